@@ -1,0 +1,44 @@
+#include "core/tensor.h"
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace dsvl {
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s[i]);
+  }
+  return r + "]";
+}
+
+float load_float(const TensorView& v, int64_t i) {
+  switch (v.dtype) {
+    case DType::kF32: return static_cast<const float*>(v.data)[i];
+    case DType::kF16: return f16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    default: throw ShapeError(std::string("expected a float tensor, got ") + dtype_name(v.dtype));
+  }
+}
+
+Tensor to_float(const TensorView& v) {
+  Tensor t(v.shape);
+  const int64_t n = v.numel();
+  if (v.dtype == DType::kF32) {
+    std::memcpy(t.ptr(), v.data, size_t(n) * 4);
+    return t;
+  }
+  for (int64_t i = 0; i < n; ++i) t.data[size_t(i)] = load_float(v, i);
+  return t;
+}
+
+}  // namespace dsvl

@@ -1,0 +1,42 @@
+#include "core/threadpool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+namespace dsvl {
+namespace {
+
+TEST(ThreadPool, CoversRangeExactlyOnce) {
+  for (int64_t n : {0, 1, 2, 7, 63, 4097}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "n=" << n;
+  }
+}
+
+TEST(ThreadPool, NestedCallsRunInline) {
+  std::atomic<int64_t> sum{0};
+  parallel_for(8, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      parallel_for(10, [&](int64_t b2, int64_t e2) { sum += e2 - b2; });
+  });
+  EXPECT_EQ(sum.load(), 80);
+}
+
+TEST(ThreadPool, ResizeKeepsWorking) {
+  const int old = num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(num_threads(), 1);
+  std::atomic<int> calls{0};
+  parallel_run([&](int, int n) { calls += n; });
+  EXPECT_EQ(calls.load(), 1);
+  set_num_threads(old);
+  EXPECT_EQ(num_threads(), old);
+}
+
+}  // namespace
+}  // namespace dsvl
