@@ -12,7 +12,7 @@ namespace dsvl::cli {
 
 struct Command {
   std::string name;
-  std::string summary;  // one line for `dsvl --help`
+  std::string summary;                                           // one line for `dsvl --help`
   std::function<int(const std::vector<std::string>& args)> run;  // args exclude the name
 };
 
@@ -34,7 +34,7 @@ class Args {
   bool has(const std::string& flag) const;
   std::optional<std::string> get(const std::string& flag) const;
   std::string get_or(const std::string& flag, const std::string& def) const;
-  std::string require(const std::string& flag) const;  // RequestError if missing
+  std::string require(const std::string& flag) const;               // RequestError if missing
   std::vector<std::string> get_all(const std::string& flag) const;  // repeated flags
   // Numbers with a clear error naming the flag on bad input.
   long long get_int(const std::string& flag, long long def) const;

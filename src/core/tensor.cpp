@@ -23,10 +23,14 @@ std::string shape_str(const Shape& s) {
 
 float load_float(const TensorView& v, int64_t i) {
   switch (v.dtype) {
-    case DType::kF32: return static_cast<const float*>(v.data)[i];
-    case DType::kF16: return f16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
-    case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
-    default: throw ShapeError(std::string("expected a float tensor, got ") + dtype_name(v.dtype));
+    case DType::kF32:
+      return static_cast<const float*>(v.data)[i];
+    case DType::kF16:
+      return f16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    case DType::kBF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    default:
+      throw ShapeError(std::string("expected a float tensor, got ") + dtype_name(v.dtype));
   }
 }
 

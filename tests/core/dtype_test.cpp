@@ -10,8 +10,8 @@ namespace dsvl {
 namespace {
 
 TEST(DType, NamesRoundTrip) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kI64, DType::kI32, DType::kU8,
-                  DType::kBool})
+  for (DType t :
+       {DType::kF32, DType::kF16, DType::kBF16, DType::kI64, DType::kI32, DType::kU8, DType::kBool})
     EXPECT_EQ(dtype_from_name(dtype_name(t)), t);
   EXPECT_THROW(dtype_from_name("F8_E4M3"), IoError);
 }
