@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -87,7 +88,9 @@ TEST_P(PreprocessGolden, U8SquareIsExact) {
     if (e > max_err) max_err = e, worst = i;
   }
   EXPECT_LE(max_err, 1e-5) << "low_res_input: max abs error " << max_err << " at index " << worst;
-  RecordProperty("low_res_max_abs_err", std::to_string(max_err));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", max_err);
+  RecordProperty("low_res_max_abs_err", buf);
 }
 
 // At the size the kit does not cover: the right geometry, the pad colour exactly outside the
