@@ -135,6 +135,17 @@ struct PngGuard {
 }  // namespace
 
 RgbImage decode_png(const Source& src) {
+  // IHDR must come first (signature, length, "IHDR", width, height): refuse oversized images
+  // from it even when the file stops right after it, before libpng reads any further.
+  if (src.size >= 24 && std::memcmp(src.data + 12, "IHDR", 4) == 0) {
+    auto be32 = [&](size_t at) {
+      return uint32_t(src.data[at]) << 24 | uint32_t(src.data[at + 1]) << 16 |
+             uint32_t(src.data[at + 2]) << 8 | uint32_t(src.data[at + 3]);
+    };
+    const uint32_t w = be32(16), h = be32(20);
+    if (w > 0 && h > 0 && w <= 0x7fffffffu && h <= 0x7fffffffu)  // else libpng says "invalid"
+      check_dimensions(src, "PNG", w, h);
+  }
   PngState s;
   s.data = src.data;
   s.size = src.size;
