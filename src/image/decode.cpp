@@ -21,7 +21,8 @@ void fail(const Source& src, const std::string& what) { throw IoError(src.name +
 
 void check_dimensions(const Source& src, const char* format, int64_t width, int64_t height) {
   const std::string dims = std::to_string(width) + "x" + std::to_string(height);
-  if (width <= 0 || height <= 0) fail(src, std::string(format) + " image has a zero size (" + dims + ")");
+  if (width <= 0 || height <= 0)
+    fail(src, std::string(format) + " image has a zero size (" + dims + ")");
   // Each factor fits in 32 bits in every format, so the product cannot overflow.
   const int64_t pixels = width * height;
   if (pixels > src.limits.max_pixels || width > INT32_MAX / 4 || height > INT32_MAX / 4) {
@@ -119,7 +120,8 @@ RgbImage dispatch(const Source& src) {
   const std::string supported = " (supported: PNG, JPEG, WebP, GIF, BMP)";
   if (const char* what = known_unsupported(d, n))
     detail::fail(src, std::string("unsupported image format: ") + what + supported);
-  if (looks_like_text(d, n)) detail::fail(src, "not an image: the file looks like text" + supported);
+  if (looks_like_text(d, n))
+    detail::fail(src, "not an image: the file looks like text" + supported);
   detail::fail(src, "unsupported or unrecognised image format (first bytes " +
                         first_bytes_hex(d, n) + ")" + supported);
 }

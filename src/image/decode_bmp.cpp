@@ -59,8 +59,7 @@ void apply_masks(const Source& src, BmpInfo& info, uint32_t rm, uint32_t gm, uin
                  uint32_t am) {
   auto is = [&](uint32_t r, uint32_t g, uint32_t b) { return rm == r && gm == g && bm == b; };
   if (info.bits == 32) {
-    if ((is(0xFF0000, 0xFF00, 0xFF) && (am == 0 || am == 0xFF000000)) ||
-        (is(0, 0, 0) && am == 0)) {
+    if ((is(0xFF0000, 0xFF00, 0xFF) && (am == 0 || am == 0xFF000000)) || (is(0, 0, 0) && am == 0)) {
       info.r = 2, info.g = 1, info.b = 0;  // BGRX / BGRA
       return;
     }
@@ -108,11 +107,22 @@ size_t parse_header(const Source& src, const Reader& rd, BmpInfo& info) {
   if (info.colors == 0 && info.bits < 32) info.colors = 1u << info.bits;
 
   switch (info.bits) {
-    case 1: case 4: case 8: info.layout = Layout::kPalette; break;
-    case 16: info.layout = Layout::kBgr15; break;
-    case 24: info.layout = Layout::kBytes, info.bytes_per_pixel = 3; break;
-    case 32: info.layout = Layout::kBytes, info.bytes_per_pixel = 4; break;
-    default: fail(src, "unsupported BMP pixel depth (" + std::to_string(info.bits) + " bits)");
+    case 1:
+    case 4:
+    case 8:
+      info.layout = Layout::kPalette;
+      break;
+    case 16:
+      info.layout = Layout::kBgr15;
+      break;
+    case 24:
+      info.layout = Layout::kBytes, info.bytes_per_pixel = 3;
+      break;
+    case 32:
+      info.layout = Layout::kBytes, info.bytes_per_pixel = 4;
+      break;
+    default:
+      fail(src, "unsupported BMP pixel depth (" + std::to_string(info.bits) + " bits)");
   }
   if (info.compression == kBitfields) {
     uint32_t m[4] = {0, 0, 0, 0};
@@ -122,7 +132,8 @@ size_t parse_header(const Source& src, const Reader& rd, BmpInfo& info) {
       for (int i = 0; i < 3; ++i) m[i] = rd.u32(pos + 4 * size_t(i));
       pos += 12;
     }
-    if (info.layout == Layout::kPalette) fail(src, "unsupported BMP bitfields layout (palette image)");
+    if (info.layout == Layout::kPalette)
+      fail(src, "unsupported BMP bitfields layout (palette image)");
     apply_masks(src, info, m[0], m[1], m[2], m[3]);
   } else if (info.compression == kRle8 || info.compression == kRle4) {
     fail(src, "unsupported BMP compression (RLE)");

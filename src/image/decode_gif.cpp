@@ -125,8 +125,7 @@ RgbImage decode_gif(const Source& src) {
   std::vector<uint8_t> index(size_t(w) * size_t(h), uint8_t(transparent >= 0 ? transparent : 0));
   std::vector<GifPixelType> line(size_t(desc.Width));
   for (int y : row_order(desc.Height, desc.Interlace)) {
-    if (DGifGetLine(gif.get(), line.data(), desc.Width) == GIF_ERROR)
-      fail_gif(src, r, gif->Error);
+    if (DGifGetLine(gif.get(), line.data(), desc.Width) == GIF_ERROR) fail_gif(src, r, gif->Error);
     std::memcpy(index.data() + size_t(desc.Top + y) * size_t(w) + size_t(desc.Left), line.data(),
                 line.size());
   }

@@ -13,9 +13,8 @@
 // whole file). A baseline file that lacks only its EOI marker decodes, as in Pillow.
 #include <cstdio>
 // jpeglib.h needs size_t and FILE declared first.
-#include <jpeglib.h>
-
 #include <jerror.h>
+#include <jpeglib.h>
 
 #include <csetjmp>
 #include <cstring>
@@ -39,8 +38,8 @@ struct JpegState {
   jpeg_progress_mgr progress;
   std::jmp_buf jump;
   bool created = false;
-  bool hit_eof = false;         // the source ran out and fed a fake EOI
-  bool truncated = false;       // ... and libjpeg really needed the missing bytes
+  bool hit_eof = false;    // the source ran out and fed a fake EOI
+  bool truncated = false;  // ... and libjpeg really needed the missing bytes
   bool too_many_scans = false;
   char message[JMSG_LENGTH_MAX] = "";
 };

@@ -62,8 +62,8 @@ bool read_header(PngState* s, PngHeader* h) {
   png_set_user_limits(s->png, 0x7fffffff, 0x7fffffff);
   png_set_check_for_invalid_index(s->png, 0);  // out-of-range indices are handled below
   png_read_info(s->png, s->info);
-  png_get_IHDR(s->png, s->info, &h->width, &h->height, &h->bit_depth, &h->color_type,
-               &h->interlace, nullptr, nullptr);
+  png_get_IHDR(s->png, s->info, &h->width, &h->height, &h->bit_depth, &h->color_type, &h->interlace,
+               nullptr, nullptr);
   if (h->color_type == PNG_COLOR_TYPE_PALETTE)
     png_get_PLTE(s->png, s->info, &h->palette, &h->num_palette);
   return true;
@@ -104,8 +104,12 @@ void convert_row(const PngHeader& h, const Palette& pal, const uint8_t* in, uint
         return;
       }
       // 1/2/4-bit gray is scaled by 255/(2^d - 1) (modes "1", "L;2", "L;4").
-      const int scale = h.bit_depth == 1 ? 255 : h.bit_depth == 2 ? 0x55 : h.bit_depth == 4 ? 0x11 : 1;
-      for (int x = 0; x < w; ++x) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = uint8_t(in[x] * scale);
+      const int scale = h.bit_depth == 1   ? 255
+                        : h.bit_depth == 2 ? 0x55
+                        : h.bit_depth == 4 ? 0x11
+                                           : 1;
+      for (int x = 0; x < w; ++x)
+        out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = uint8_t(in[x] * scale);
       return;
     }
     case PNG_COLOR_TYPE_GRAY_ALPHA: {  // "LA", or "LA;16B" -> RGBA: high byte of gray

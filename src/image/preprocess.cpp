@@ -90,8 +90,7 @@ void rescale(const uint8_t* u8, size_t n, float* out, double factor) {
 
 void normalize(float* chw, int size, std::array<float, 3> mean, std::array<float, 3> std) {
   for (int c = 0; c < 3; ++c)
-    if (std[size_t(c)] == 0.0f)
-      throw ConfigError("normalize: std[" + std::to_string(c) + "] is 0");
+    if (std[size_t(c)] == 0.0f) throw ConfigError("normalize: std[" + std::to_string(c) + "] is 0");
   const size_t plane = size_t(size) * size;
   parallel_for(
       3 * int64_t(plane),

@@ -15,6 +15,8 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
+#include "image/resize_bicubic.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -23,7 +25,6 @@
 #include "core/error.h"
 #include "core/threadpool.h"
 #include "image/image.h"
-#include "image/resize_bicubic.h"
 
 namespace dsvl::image {
 namespace detail {

@@ -33,9 +33,8 @@ void expect_error(const std::function<void()>& fn, const std::vector<std::string
 
 void expect_memory_error(const std::vector<uint8_t>& bytes, const std::string& piece,
                          const DecodeLimits& limits = {}) {
-  expect_error<IoError>(
-      [&] { decode_memory(bytes.data(), bytes.size(), "upload.bin", limits); },
-      {"upload.bin: ", piece});
+  expect_error<IoError>([&] { decode_memory(bytes.data(), bytes.size(), "upload.bin", limits); },
+                        {"upload.bin: ", piece});
 }
 
 std::vector<uint8_t> cut(std::vector<uint8_t> v, double fraction) {
@@ -121,8 +120,8 @@ TEST(DecodeErrors, UnsupportedFormats) {
 
 TEST(DecodeErrors, Truncated) {
   const std::vector<std::pair<const char*, std::vector<uint8_t>>> files = {
-      {"PNG", small_png()},          {"JPEG", small_jpeg(false)}, {"JPEG", small_jpeg(true)},
-      {"WebP", small_webp()},        {"GIF", small_gif()},        {"BMP", small_bmp()},
+      {"PNG", small_png()},   {"JPEG", small_jpeg(false)}, {"JPEG", small_jpeg(true)},
+      {"WebP", small_webp()}, {"GIF", small_gif()},        {"BMP", small_bmp()},
   };
   for (const auto& [format, bytes] : files) {
     SCOPED_TRACE(format);
@@ -181,7 +180,9 @@ TEST(DecodeErrors, TooManyProgressiveScans) {
 TEST(DecodeErrors, TooManyPixelsRefusedFromHeader) {
   // A PNG claiming 100000 x 100000 with no pixel data: the limit fires before any decoding.
   auto png = small_png();
-  for (int i : {16, 20}) png[size_t(i)] = 0, png[size_t(i) + 1] = 1, png[size_t(i) + 2] = 0x86, png[size_t(i) + 3] = 0xa0;
+  for (int i : {16, 20})
+    png[size_t(i)] = 0, png[size_t(i) + 1] = 1, png[size_t(i) + 2] = 0x86,
+    png[size_t(i) + 3] = 0xa0;
   png.resize(33);  // signature + IHDR only (its CRC is now wrong; libpng checks it first)
   // Fix the IHDR CRC so only the size is at fault.
   uint32_t crc = 0xffffffffu;
@@ -204,9 +205,8 @@ TEST(DecodeErrors, TooManyPixelsRefusedFromHeader) {
 // Every truncation and a few hundred byte flips of small files of each format: the decoder
 // either returns a well-formed image or throws dsvl::Error. Run under ASan in CI.
 TEST(DecodeErrors, RobustToDamage) {
-  const std::vector<std::vector<uint8_t>> files = {small_png(), small_jpeg(false),
-                                                   small_jpeg(true), small_webp(), small_gif(),
-                                                   small_bmp()};
+  const std::vector<std::vector<uint8_t>> files = {
+      small_png(), small_jpeg(false), small_jpeg(true), small_webp(), small_gif(), small_bmp()};
   int decoded = 0, refused = 0;
   auto attempt = [&](const std::vector<uint8_t>& bytes) {
     try {
@@ -219,7 +219,8 @@ TEST(DecodeErrors, RobustToDamage) {
   };
   for (const auto& f : files) {
     const size_t step = std::max<size_t>(1, f.size() / 97);
-    for (size_t n = 0; n < f.size(); n += step) attempt(std::vector<uint8_t>(f.begin(), f.begin() + int64_t(n)));
+    for (size_t n = 0; n < f.size(); n += step)
+      attempt(std::vector<uint8_t>(f.begin(), f.begin() + int64_t(n)));
     const std::vector<uint8_t> noise = test::noise_bytes(400 * 3, uint32_t(f.size()));
     for (int t = 0; t < 400; ++t) {
       std::vector<uint8_t> g = f;

@@ -43,7 +43,8 @@ void expect_image(const RgbImage& got, int w, int h, const std::vector<uint8_t>&
 std::vector<uint8_t> pillow_png_rgb(const test::PngSpec& s) {
   std::vector<uint8_t> out;
   const size_t n = size_t(s.width) * s.height;
-  const int ch = s.color_type == 0 || s.color_type == 3 ? 1 : s.color_type == 4 ? 2
+  const int ch = s.color_type == 0 || s.color_type == 3 ? 1
+                 : s.color_type == 4                    ? 2
                  : s.color_type == 2                    ? 3
                                                         : 4;
   for (size_t i = 0; i < n; ++i) {
@@ -51,8 +52,8 @@ std::vector<uint8_t> pillow_png_rgb(const test::PngSpec& s) {
     uint8_t r, g, b;
     if (s.color_type == 0) {
       // "1", "L;2", "L;4" scale to 8 bits; "I;16B" is mode I, clamped by i2rgb.
-      const int v = s.bit_depth == 16 ? std::min<int>(p[0], 255)
-                                      : p[0] * 255 / ((1 << s.bit_depth) - 1);
+      const int v =
+          s.bit_depth == 16 ? std::min<int>(p[0], 255) : p[0] * 255 / ((1 << s.bit_depth) - 1);
       r = g = b = uint8_t(v);
     } else if (s.color_type == 3) {
       const size_t count = s.palette.size() / 3;
@@ -76,7 +77,8 @@ test::PngSpec random_png(int color_type, int depth, bool interlace, uint32_t see
   test::PngSpec s;
   s.width = 13, s.height = 11;  // odd sizes: partial bytes at low depths, all Adam7 passes
   s.color_type = color_type, s.bit_depth = depth, s.interlace = interlace;
-  const int ch = color_type == 0 || color_type == 3 ? 1 : color_type == 4 ? 2
+  const int ch = color_type == 0 || color_type == 3 ? 1
+                 : color_type == 4                  ? 2
                  : color_type == 2                  ? 3
                                                     : 4;
   const std::vector<uint8_t> noise = noise_bytes(size_t(s.width) * s.height * ch * 2, seed);
@@ -107,7 +109,8 @@ class PngModes : public ::testing::TestWithParam<PngCase> {};
 TEST_P(PngModes, MatchPillowConvertRgb) {
   const PngCase c = GetParam();
   for (bool interlace : {false, true}) {
-    const test::PngSpec s = random_png(c.color_type, c.depth, interlace, 7u * c.color_type + c.depth);
+    const test::PngSpec s =
+        random_png(c.color_type, c.depth, interlace, 7u * c.color_type + c.depth);
     const std::string what = "PNG type " + std::to_string(c.color_type) + " depth " +
                              std::to_string(c.depth) + (interlace ? " interlaced" : "");
     expect_image(decode(test::encode_png(s)), s.width, s.height, pillow_png_rgb(s), what);
@@ -275,7 +278,8 @@ TEST(DecodeGif, NoPaletteMeansGrayIndices) {
   s.indices = {0, 1, 2, 3, 4, 5};
   // giflib needs some colour map to size the LZW codes; give a local ramp of 8 grays, which
   // Pillow also treats as "no palette needed" (mode L): index i -> (i, i, i) either way.
-  for (int i = 0; i < 8; ++i) s.local_palette.insert(s.local_palette.end(), {uint8_t(i), uint8_t(i), uint8_t(i)});
+  for (int i = 0; i < 8; ++i)
+    s.local_palette.insert(s.local_palette.end(), {uint8_t(i), uint8_t(i), uint8_t(i)});
   expect_image(decode(test::encode_gif(s)), 3, 2, lookup(s.indices, {}), "gray GIF");
 }
 
@@ -305,7 +309,8 @@ TEST(DecodeBmp, TrueColourLayouts) {
   for (bool top_down : {false, true}) {
     test::BmpSpec s;
     s.width = w, s.height = h, s.bits = 24, s.top_down = top_down;
-    for (size_t i = 0; i < rgb.size(); i += 3) s.pixels.insert(s.pixels.end(), {rgb[i + 2], rgb[i + 1], rgb[i]});
+    for (size_t i = 0; i < rgb.size(); i += 3)
+      s.pixels.insert(s.pixels.end(), {rgb[i + 2], rgb[i + 1], rgb[i]});
     expect_image(decode(test::encode_bmp(s)), w, h, rgb, top_down ? "24-bit top-down" : "24-bit");
     s.header_size = 12;
     if (!top_down) expect_image(decode(test::encode_bmp(s)), w, h, rgb, "OS/2 24-bit");
@@ -349,11 +354,11 @@ TEST(DecodeBmp, SixteenBit) {
     for (size_t i = 0; i < words.size(); i += 2) {
       const int v = words[i] | words[i + 1] << 8;
       if (six)
-        want.insert(want.end(), {uint8_t((v >> 11 & 31) * 255 / 31), uint8_t((v >> 5 & 63) * 255 / 63),
-                                 uint8_t((v & 31) * 255 / 31)});
+        want.insert(want.end(), {uint8_t((v >> 11 & 31) * 255 / 31),
+                                 uint8_t((v >> 5 & 63) * 255 / 63), uint8_t((v & 31) * 255 / 31)});
       else
-        want.insert(want.end(), {uint8_t((v >> 10 & 31) * 255 / 31), uint8_t((v >> 5 & 31) * 255 / 31),
-                                 uint8_t((v & 31) * 255 / 31)});
+        want.insert(want.end(), {uint8_t((v >> 10 & 31) * 255 / 31),
+                                 uint8_t((v >> 5 & 31) * 255 / 31), uint8_t((v & 31) * 255 / 31)});
     }
     expect_image(decode(test::encode_bmp(s)), w, h, want, six ? "565" : "555");
   }
@@ -377,7 +382,8 @@ TEST(DecodeBmp, Palettes) {
       }
       const std::vector<uint8_t> idx_noise = noise_bytes(size_t(w) * h, 19 + bits);
       std::vector<uint8_t> indices;
-      for (uint8_t v : idx_noise) indices.push_back(uint8_t(bits == 8 ? v % 12 : v & ((1 << bits) - 1)));
+      for (uint8_t v : idx_noise)
+        indices.push_back(uint8_t(bits == 8 ? v % 12 : v & ((1 << bits) - 1)));
       const int per_byte = 8 / bits;
       const size_t row = (size_t(w) * bits + 7) / 8;
       s.pixels.assign(row * h, 0);

@@ -40,7 +40,8 @@ std::vector<Seed> make_seeds() {
   for (int i = 0; i < w * h; ++i) {
     const int idx = i % 9;  // 6 palette entries: indices 6..8 read the gray ramp
     pal.samples.push_back(uint16_t(idx));
-    for (int c = 0; c < 3; ++c) pal_rgb.push_back(idx < 6 ? pal.palette[size_t(3 * idx + c)] : uint8_t(idx));
+    for (int c = 0; c < 3; ++c)
+      pal_rgb.push_back(idx < 6 ? pal.palette[size_t(3 * idx + c)] : uint8_t(idx));
   }
   seeds.push_back({"palette_interlaced.png", test::encode_png(pal), w, h, pal_rgb});
 
@@ -79,7 +80,8 @@ std::vector<Seed> make_seeds() {
 
   test::BmpSpec bmp;
   bmp.width = w, bmp.height = h, bmp.bits = 24;
-  for (size_t i = 0; i < rgb.size(); i += 3) bmp.pixels.insert(bmp.pixels.end(), {rgb[i + 2], rgb[i + 1], rgb[i]});
+  for (size_t i = 0; i < rgb.size(); i += 3)
+    bmp.pixels.insert(bmp.pixels.end(), {rgb[i + 2], rgb[i + 1], rgb[i]});
   seeds.push_back({"rgb24.bmp", test::encode_bmp(bmp), w, h, rgb});
   test::BmpSpec bmp8;
   bmp8.width = w, bmp8.height = h, bmp8.bits = 8, bmp8.top_down = true, bmp8.colors_used = 4;
@@ -95,7 +97,8 @@ std::vector<Seed> make_seeds() {
 }
 
 TEST(FuzzSeeds, CommittedSeedsDecode) {
-  const std::filesystem::path dir = std::filesystem::path(DSVL_SOURCE_DIR) / "tests/fuzz-seeds/image";
+  const std::filesystem::path dir =
+      std::filesystem::path(DSVL_SOURCE_DIR) / "tests/fuzz-seeds/image";
   const std::vector<Seed> seeds = make_seeds();
   if (std::getenv("DSVL_WRITE_FUZZ_SEEDS")) {
     std::filesystem::create_directories(dir);
@@ -104,7 +107,8 @@ TEST(FuzzSeeds, CommittedSeedsDecode) {
   for (const Seed& s : seeds) {
     SCOPED_TRACE(s.name);
     const std::string path = (dir / s.name).string();
-    ASSERT_TRUE(std::filesystem::exists(path)) << "missing seed; regenerate with DSVL_WRITE_FUZZ_SEEDS=1";
+    ASSERT_TRUE(std::filesystem::exists(path))
+        << "missing seed; regenerate with DSVL_WRITE_FUZZ_SEEDS=1";
     const RgbImage img = decode_file(path);
     EXPECT_EQ(img.width, s.width);
     EXPECT_EQ(img.height, s.height);

@@ -17,10 +17,10 @@ namespace dsvl::image {
 namespace {
 
 struct KitImage {
-  const char* file;      // in conformance/images
-  const char* golden;    // in conformance/preprocess
-  int golden_size;       // S of the golden
-  int width, height;     // stored size
+  const char* file;    // in conformance/images
+  const char* golden;  // in conformance/preprocess
+  int golden_size;     // S of the golden
+  int width, height;   // stored size
 };
 
 const KitImage kKit[] = {
@@ -48,9 +48,9 @@ void expect_u8_equal(const std::vector<uint8_t>& got, const std::vector<uint8_t>
   if (bad) {
     const size_t plane = size_t(size) * size;
     ADD_FAILURE() << what << ": " << bad << " of " << got.size()
-                  << " values differ; first at c=" << first / plane
-                  << " y=" << first % plane / size << " x=" << first % size << ": got "
-                  << int(got[first]) << ", want " << int(want[first]);
+                  << " values differ; first at c=" << first / plane << " y=" << first % plane / size
+                  << " x=" << first % size << ": got " << int(got[first]) << ", want "
+                  << int(want[first]);
   }
 }
 
@@ -125,13 +125,12 @@ TEST_P(PreprocessGolden, OtherSizeProperties) {
   EXPECT_EQ(bad, 0u) << k.file << " at " << size;
 }
 
-INSTANTIATE_TEST_SUITE_P(Kit, PreprocessGolden, ::testing::ValuesIn(kKit),
-                         [](const auto& info) {
-                           std::string n = info.param.file;
-                           for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Kit, PreprocessGolden, ::testing::ValuesIn(kKit), [](const auto& info) {
+  std::string n = info.param.file;
+  for (char& c : n)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+});
 
 TEST(Preprocess, BackgroundColours) {
   EXPECT_EQ(background_color(config_for(1024)), (std::array<uint8_t, 3>{122, 116, 104}));

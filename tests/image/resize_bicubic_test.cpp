@@ -10,6 +10,8 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
+#include "image/resize_bicubic.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,7 +20,6 @@
 #include <vector>
 
 #include "image/image.h"
-#include "image/resize_bicubic.h"
 #include "image/test_encoders.h"
 
 namespace dsvl::image {
@@ -81,7 +82,8 @@ std::vector<uint8_t> ref_resize(const std::vector<uint8_t>& in, int w, int h, in
       for (int x = 0; x < cw; ++x)
         for (int c = 0; c < 3; ++c) {
           int acc = 1 << 21;
-          for (size_t j = 0; j < k.size(); ++j) acc += cur[((lo + j) * size_t(cw) + x) * 3 + c] * k[j];
+          for (size_t j = 0; j < k.size(); ++j)
+            acc += cur[((lo + j) * size_t(cw) + x) * 3 + c] * k[j];
           next[(size_t(y) * cw + x) * 3 + c] = ref_clip(acc);
         }
     }
@@ -92,8 +94,9 @@ std::vector<uint8_t> ref_resize(const std::vector<uint8_t>& in, int w, int h, in
 
 RgbImage noise_image(int w, int h, uint32_t seed) {
   // Half pure noise (stresses every weight), half smooth (typical photos).
-  RgbImage img{w, h, seed % 2 ? test::noise_bytes(size_t(w) * h * 3, seed)
-                              : test::photo_like_rgb(w, h, seed)};
+  RgbImage img{
+      w, h,
+      seed % 2 ? test::noise_bytes(size_t(w) * h * 3, seed) : test::photo_like_rgb(w, h, seed)};
   return img;
 }
 
@@ -116,8 +119,7 @@ TEST_P(BicubicVsReference, Exact) {
   ASSERT_EQ(got.width, c.ow);
   ASSERT_EQ(got.height, c.oh);
   const std::vector<uint8_t> want = ref_resize(img.rgb, c.w, c.h, c.ow, c.oh);
-  EXPECT_EQ(count_diff(got.rgb, want), 0u)
-      << c.w << "x" << c.h << " -> " << c.ow << "x" << c.oh;
+  EXPECT_EQ(count_diff(got.rgb, want), 0u) << c.w << "x" << c.h << " -> " << c.ow << "x" << c.oh;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -133,15 +135,21 @@ INSTANTIATE_TEST_SUITE_P(
                       ResizeCase{15, 16, 16, 15}, ResizeCase{300, 300, 299, 301}),
     [](const auto& info) {
       const ResizeCase& c = info.param;
-      return std::to_string(c.w) + "x" + std::to_string(c.h) + "_to_" + std::to_string(c.ow) +
-             "x" + std::to_string(c.oh);
+      return std::to_string(c.w) + "x" + std::to_string(c.h) + "_to_" + std::to_string(c.ow) + "x" +
+             std::to_string(c.oh);
     });
 
 // Fixed-point weights of every output index sum to 1.0 within rounding, and the tap windows
 // stay inside the input.
 TEST(BicubicCoeffs, WellFormed) {
-  for (auto [in, out] : {std::pair{1, 1}, {1, 1024}, {13, 14}, {2000, 1024}, {766, 1024},
-                         {1400, 384}, {5, 3}, {4096, 384}}) {
+  for (auto [in, out] : {std::pair{1, 1},
+                         {1, 1024},
+                         {13, 14},
+                         {2000, 1024},
+                         {766, 1024},
+                         {1400, 384},
+                         {5, 3},
+                         {4096, 384}}) {
     const detail::BicubicCoeffs c = detail::bicubic_coeffs(in, out);
     for (int i = 0; i < out; ++i) {
       ASSERT_GE(c.xmin[size_t(i)], 0);
@@ -177,7 +185,8 @@ TEST(Bicubic, CloseToRealArithmetic) {
       const auto k = weights(w, ow, x, &lo);
       for (int c = 0; c < 3; ++c) {
         double acc = 0;
-        for (size_t j = 0; j < k.size(); ++j) acc += img.rgb[(size_t(y) * w + lo + j) * 3 + c] * k[j];
+        for (size_t j = 0; j < k.size(); ++j)
+          acc += img.rgb[(size_t(y) * w + lo + j) * 3 + c] * k[j];
         mid[(size_t(y) * ow + x) * 3 + c] = uint8_t(std::clamp(std::floor(acc + 0.5), 0.0, 255.0));
       }
     }
@@ -197,7 +206,7 @@ TEST(Bicubic, CloseToRealArithmetic) {
 
 // The whole processor on synthetic sizes against reference resize + expand2square.
 TEST(Preprocess, SyntheticSizesMatchReference) {
-  const int sizes[][2] = {{1, 1}, {13, 2000}, {2000, 13}, {2, 3}, {3, 2}, {14, 14},
+  const int sizes[][2] = {{1, 1},     {13, 2000},   {2000, 13},   {2, 3},     {3, 2},    {14, 14},
                           {15, 1000}, {1023, 1024}, {1025, 1024}, {384, 384}, {385, 200}};
   for (int S : {384, 1024}) {
     PreprocessConfig cfg;
@@ -209,7 +218,8 @@ TEST(Preprocess, SyntheticSizesMatchReference) {
       const int w = wh[0], h = wh[1];
       const RgbImage img = noise_image(w, h, uint32_t(w + 3 * h + S));
       const int m = std::max(w, h);
-      const int rw = std::max(int(double(w) / m * S), 14), rh = std::max(int(double(h) / m * S), 14);
+      const int rw = std::max(int(double(w) / m * S), 14),
+                rh = std::max(int(double(h) / m * S), 14);
       const std::vector<uint8_t> r = ref_resize(img.rgb, w, h, rw, rh);
       const int side = std::max(rw, rh), x0 = (side - rw) / 2, y0 = (side - rh) / 2;
       ASSERT_EQ(side, S);

@@ -29,7 +29,8 @@ std::vector<double> ref_weights(int in, int out, int i, int* lo) {
   const int hi = std::min(int(center + support + 0.5), in);
   std::vector<double> w;
   double sum = 0;
-  for (int x = *lo; x < hi; ++x) sum += w.emplace_back(std::max(0.0, 1.0 - std::fabs((x - center + 0.5) * inv)));
+  for (int x = *lo; x < hi; ++x)
+    sum += w.emplace_back(std::max(0.0, 1.0 - std::fabs((x - center + 0.5) * inv)));
   for (double& v : w) v /= sum;
   return w;
 }
@@ -59,8 +60,16 @@ std::vector<double> ref_resize(const std::vector<float>& in, int n, int m, int c
 }
 
 TEST(BilinearAntialias, MatchesDoubleReference) {
-  for (auto [n, m, ch] : {std::tuple{1024, 384, 3}, {384, 1024, 1}, {100, 37, 2}, {37, 100, 3},
-                          {7, 3, 1}, {3, 7, 1}, {1, 5, 1}, {5, 1, 2}, {64, 64, 1}, {999, 383, 1}}) {
+  for (auto [n, m, ch] : {std::tuple{1024, 384, 3},
+                          {384, 1024, 1},
+                          {100, 37, 2},
+                          {37, 100, 3},
+                          {7, 3, 1},
+                          {3, 7, 1},
+                          {1, 5, 1},
+                          {5, 1, 2},
+                          {64, 64, 1},
+                          {999, 383, 1}}) {
     const std::vector<uint8_t> bytes = test::noise_bytes(size_t(ch) * n * n, uint32_t(n + m));
     std::vector<float> in(bytes.size());
     for (size_t i = 0; i < in.size(); ++i) in[i] = float(bytes[i]) / 255.0f;

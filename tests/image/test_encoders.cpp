@@ -52,10 +52,15 @@ void png_flush_cb(png_structp) {}
 
 int png_channels(int color_type) {
   switch (color_type) {
-    case 0: case 3: return 1;
-    case 4: return 2;
-    case 2: return 3;
-    default: return 4;
+    case 0:
+    case 3:
+      return 1;
+    case 4:
+      return 2;
+    case 2:
+      return 3;
+    default:
+      return 4;
   }
 }
 
