@@ -46,8 +46,14 @@ struct GifCloser {
 using GifPtr = std::unique_ptr<GifFileType, GifCloser>;
 
 [[noreturn]] void fail_gif(const Source& src, const GifReader& r, int code) {
-  if (r.short_read) fail(src, "truncated GIF (the file ends before the first image is complete)");
-  const char* msg = GifErrorString(code);
+  // giflib reports running out of data as a read failure; other codes mean malformed data even
+  // if it later read past the end.
+  const bool eof_error = code == D_GIF_ERR_READ_FAILED || code == D_GIF_ERR_EOF_TOO_SOON ||
+                         code == D_GIF_ERR_NO_SCRN_DSCR || code == D_GIF_ERR_NO_IMAG_DSCR;
+  if (r.short_read && eof_error)
+    fail(src, "truncated GIF (the file ends before the first image is complete)");
+  // giflib also uses "read failed" for some malformed fields (e.g. an LZW code size above 8).
+  const char* msg = code == D_GIF_ERR_READ_FAILED ? "malformed data" : GifErrorString(code);
   fail(src, std::string("corrupt GIF: ") + (msg ? msg : "unknown error"));
 }
 

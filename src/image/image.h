@@ -90,9 +90,9 @@ void resize_bilinear_antialias(const float* in, int in_size, float* out, int out
 // ---- Convenience ----------------------------------------------------------------------------
 // What the processor returns for one image.
 struct PixelInputs {
-  int size = 0;                     // S
   std::vector<uint8_t> u8;          // [3, S, S], the padded square
   std::vector<float> pixel_values;  // [3, S, S] in [0, 1]: rescale(u8)
+  int size = 0;                     // S
 };
 PixelInputs make_pixel_inputs(const RgbImage& img, const PreprocessConfig& cfg);
 

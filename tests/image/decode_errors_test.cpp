@@ -158,8 +158,8 @@ TEST(DecodeErrors, Corrupt) {
   expect_memory_error(webp, "WebP");
 
   auto gif = small_gif();
-  gif[13 + 256 * 3 + 9] = 0xFF;  // LZW minimum code size 255
-  expect_memory_error(gif, "GIF");
+  gif[13 + 256 * 3 + 10] = 0xFF;  // after the screen, palette and image descriptor: LZW code size
+  expect_memory_error(gif, "corrupt GIF");
 }
 
 TEST(DecodeErrors, TooManyProgressiveScans) {
