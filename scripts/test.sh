@@ -6,4 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cd "${DSVL_BUILD_DIR:-build}"
-ctest --output-on-failure -j2
+status=0
+ctest --output-on-failure -j2 || status=$?
+# ctest lists skipped tests without the reason; print one line per skipped test from its log.
+awk '/^\[ RUN      \] /{name=$4} skip{print "skipped: " name ": " $0; skip=0} /: Skipped$/{skip=1}' \
+  Testing/Temporary/LastTest.log 2>/dev/null || true
+exit "$status"
