@@ -164,7 +164,8 @@ WeightStore WeightStore::open(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) throw IoError(dir + ": model folder not found");
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   const fs::path single = fs::path(dir) / "model.safetensors";
-  if (!fs::exists(index, ec)) {
+  // A single file wins over an index, as in transformers' from_pretrained.
+  if (fs::exists(single, ec) || !fs::exists(index, ec)) {
     if (!fs::exists(single, ec))
       throw IoError(dir + ": no model.safetensors or model.safetensors.index.json in the folder");
     WeightStore s = open_file(single.string());

@@ -224,6 +224,14 @@ TEST(SafeTensorsSharded, RoundTripThroughWriterAndIndex) {
   }
 }
 
+TEST(SafeTensorsSharded, SingleFileWinsOverIndexAsInTransformers) {
+  const std::string dir = test::temp_dir("idx");
+  write_bytes(dir + "/model.safetensors.index.json", make_shards(dir));
+  std::vector<float> c(2, 3.0f);
+  write_safetensors(dir + "/model.safetensors", {make_f32("c", {2}, c.data())});
+  EXPECT_EQ(WeightStore::open(dir).keys(), std::vector<std::string>{"c"});
+}
+
 // ---- the writer and every dtype ----
 
 TEST(SafeTensorsWriter, AllDtypesRoundTripAndDataIsAligned) {
