@@ -192,9 +192,9 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json,
 Tokenizer Tokenizer::load(const std::string& path) {
   fs::path p(path);
   std::error_code ec;
+  if (!fs::exists(p, ec)) throw IoError(path + ": no such file or folder");
   fs::path file = fs::is_directory(p, ec) ? p / "tokenizer.json" : p;
-  if (!fs::exists(file, ec))
-    throw IoError(path + ": no tokenizer.json found (expected " + file.string() + ")");
+  if (!fs::exists(file, ec)) throw IoError(path + ": no tokenizer.json in this folder");
   fs::path config = file.parent_path() / "tokenizer_config.json";
   std::string config_text = fs::exists(config, ec) ? read_file(config) : std::string();
   return from_json(read_file(file), config_text, file.string());
