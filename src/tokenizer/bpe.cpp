@@ -109,8 +109,9 @@ Bpe Bpe::from_json(const nlohmann::json& m) {
   };
   for (size_t r = 0; r < merges.size(); ++r) {
     const auto& [a, b] = merges[r];
-    bpe.merges_.insert_or_assign(lookup(a, r), lookup(b, r),
-                                 {static_cast<uint32_t>(r), lookup(a + b, r)});
+    // Checked in the reference's order: left, right, merged.
+    int32_t left = lookup(a, r), right = lookup(b, r), merged = lookup(a + b, r);
+    bpe.merges_.insert_or_assign(left, right, {static_cast<uint32_t>(r), merged});
   }
 
   if (auto u = m.find("unk_token"); u != m.end() && u->is_string()) {

@@ -30,12 +30,13 @@ constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0
 constexpr char32_t kLCount = 19, kVCount = 21, kTCount = 28;
 constexpr char32_t kNCount = kVCount * kTCount, kSCount = kLCount * kNCount;
 
-// The first code point with a nonzero combining class, a decomposition, or NFC_QC != Yes is
-// U+0300, so everything below it is left alone without a table lookup.
-constexpr char32_t kFirstInteresting = 0x300;
+// No code point below U+0300 has a nonzero combining class or NFC_Quick_Check != Yes, and
+// none below U+00C0 has a canonical decomposition: those are answered without a lookup.
+constexpr char32_t kFirstNonzeroClass = 0x300;
+constexpr char32_t kFirstDecomposable = 0xC0;
 
 int combining_class(char32_t cp) {
-  if (cp < kFirstInteresting) return 0;
+  if (cp < kFirstNonzeroClass) return 0;
   const auto* end = ud::kCccRanges + ud::kCccRangesSize;
   const auto* it = std::upper_bound(ud::kCccRanges, end, cp,
                                     [](char32_t c, const uint32_t(&r)[3]) { return c < r[0]; });
@@ -45,7 +46,7 @@ int combining_class(char32_t cp) {
 }
 
 void decompose_into(char32_t cp, std::vector<char32_t>& out) {
-  if (cp < kFirstInteresting) {
+  if (cp < kFirstDecomposable) {
     out.push_back(cp);
     return;
   }
