@@ -124,10 +124,30 @@ void BM_LmHead(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_Prefill)->Arg(128)->Arg(624)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
-BENCHMARK(BM_Decode)->Arg(624)->Arg(2048)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
-BENCHMARK(BM_PrefillLayer)->Arg(128)->Arg(624)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
-BENCHMARK(BM_DecodeLayer)->Arg(624)->Arg(2048)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_Prefill)
+    ->Arg(128)
+    ->Arg(624)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_Decode)
+    ->Arg(624)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_PrefillLayer)
+    ->Arg(128)
+    ->Arg(624)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_DecodeLayer)
+    ->Arg(624)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
 BENCHMARK(BM_LmHead)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 
 }  // namespace

@@ -29,49 +29,38 @@ TEST(LlmConformance, InputsEmbedsMatchGolden) {
   }
 }
 
-TEST(LlmConformance, LogitsAtEveryPositionMatchGolden) {
+// One prefill gives the logits at every position; the greedy steps continue from its cache
+// (step 0 is the prefill's last row, as in HF generate).
+TEST(LlmConformance, LogitsAndGreedyStepsMatchGolden) {
   const auto names = cases_or_skip();
   if (names.empty()) GTEST_SKIP() << "../shared/conformance not found";
   for (const std::string& name : names) {
     const KitCase c = load_kit_case(name);
     const KitModel& m = kit_model(c.model);
     const int64_t T = int64_t(c.input_ids.size()), V = m.llm->vocab_size();
+    const std::vector<int64_t> want_tokens = golden_ints(*c.tensors, "greedy.tokens");
+    const std::vector<float> want_steps = golden_floats(*c.tensors, "greedy.step_logits");
+    const int64_t steps = int64_t(want_tokens.size());
     const Tensor e = case_embeds(c, *m.llm);
-    runtime::KvCache kv(m.llm->config(), T);
+    runtime::KvCache kv(m.llm->config(), T + steps);
     // 100-row chunks: several chunks per prompt, and image runs split across chunks.
-    llm::Workspace ws(m.llm->config(), 100, T);
-    std::vector<float> logits(size_t(T * V));
+    llm::Workspace ws(m.llm->config(), 100, T + steps);
+    std::vector<float> logits(static_cast<size_t>(T * V));
     m.llm->forward(e.ptr(), T, kv.view(), ws, 0, logits.data());
     EXPECT_EQ(kv.size(), T);
     const std::vector<float> want = golden_floats(*c.tensors, "logits");
     ASSERT_EQ(logits.size(), want.size()) << name;
     expect_close(name + " logits", logits.data(), want.data(), T * V, kTol);
-  }
-}
 
-TEST(LlmConformance, GreedyTokensAndStepLogitsMatchGolden) {
-  const auto names = cases_or_skip();
-  if (names.empty()) GTEST_SKIP() << "../shared/conformance not found";
-  for (const std::string& name : names) {
-    const KitCase c = load_kit_case(name);
-    const KitModel& m = kit_model(c.model);
-    const int64_t T = int64_t(c.input_ids.size()), V = m.llm->vocab_size(),
-                  H = m.llm->hidden_size();
-    const std::vector<int64_t> want_tokens = golden_ints(*c.tensors, "greedy.tokens");
-    const std::vector<float> want_logits = golden_floats(*c.tensors, "greedy.step_logits");
-    const int64_t steps = int64_t(want_tokens.size());
-    const Tensor e = case_embeds(c, *m.llm);
-    runtime::KvCache kv(m.llm->config(), T + steps);
-    llm::Workspace ws(m.llm->config(), 256, T + steps);
-    std::vector<float> logits(static_cast<size_t>(V)), x(static_cast<size_t>(H));
-    m.llm->forward(e.ptr(), T, kv.view(), ws, T - 1, logits.data());
+    std::vector<float> step(logits.end() - V, logits.end());
+    std::vector<float> x(static_cast<size_t>(m.llm->hidden_size()));
     for (int64_t s = 0; s < steps; ++s) {
-      expect_close(name + " greedy.step_logits[" + std::to_string(s) + "]", logits.data(),
-                   want_logits.data() + s * V, V, kTol);
-      const int32_t tok = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      expect_close(name + " greedy.step_logits[" + std::to_string(s) + "]", step.data(),
+                   want_steps.data() + s * V, V, kTol);
+      const int32_t tok = int32_t(std::max_element(step.begin(), step.end()) - step.begin());
       ASSERT_EQ(tok, want_tokens[size_t(s)]) << name << " greedy step " << s;
       m.llm->embed(&tok, 1, x.data());
-      m.llm->forward(x.data(), 1, kv.view(), ws, 0, logits.data());
+      m.llm->forward(x.data(), 1, kv.view(), ws, 0, step.data());
     }
   }
 }

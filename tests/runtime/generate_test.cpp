@@ -159,8 +159,11 @@ TEST(Generate, ContextOverflowIsRefusedWithTokenCounts) {
     EXPECT_NE(msg.find("context of 1200 tokens"), std::string::npos) << msg;
     EXPECT_NE(msg.find("at most 1 new tokens"), std::string::npos) << msg;
   }
-  g.n_ctx = 1215;  // exactly fits
-  EXPECT_EQ(generate(*k.m->llm, k.prompt(), g).tokens.size(), 16u);
+  const Kit small = load("a5_text_only");  // 43 tokens
+  g.n_ctx = 43 + 16;                       // exactly fits
+  EXPECT_EQ(generate(*small.m->llm, small.prompt(), g).tokens.size(), 16u);
+  g.n_ctx = 43 + 15;
+  EXPECT_THROW(generate(*small.m->llm, small.prompt(), g), LimitError);
   g.n_ctx = 16385;
   EXPECT_THROW(generate(*k.m->llm, k.prompt(), g), RequestError);
 }

@@ -40,7 +40,7 @@ TEST(Scoring, ContinuationLogLikelihoodMatchesGoldenLogits) {
   }
 }
 
-TEST(Scoring, GreedyContinuationAndSharedPrompt) {
+TEST(Scoring, GreedyContinuationIsGreedyWithGoldenLogprobs) {
   if (test::kit_case_names().empty()) GTEST_SKIP() << "../shared/conformance not found";
   const test::KitCase c = test::load_kit_case("b2_dog");
   const llm::Llm& m = *test::kit_model(c.model).llm;
@@ -57,7 +57,17 @@ TEST(Scoring, GreedyContinuationAndSharedPrompt) {
     EXPECT_NEAR(g.token_logprobs[i],
                 token_logprob(steps.data() + int64_t(i) * V, V, greedy[i], 0, nullptr), 1e-4);
 
-  // Several choices on one prefilled prompt equal separate calls exactly.
+  EXPECT_THROW(score(m, prompt, greedy, /*n_ctx=*/e.shape[0] + 3), LimitError);
+}
+
+TEST(Scoring, ChoicesOnOnePrefilledPromptEqualSeparateCalls) {
+  if (test::kit_case_names().empty()) GTEST_SKIP() << "../shared/conformance not found";
+  const test::KitCase c = test::load_kit_case("a5_text_only");
+  const llm::Llm& m = *test::kit_model(c.model).llm;
+  const Tensor e = test::case_embeds(c, m);
+  const Prompt prompt{e.ptr(), e.shape[0], 0};
+  std::vector<int32_t> greedy;
+  for (int64_t t : test::golden_ints(*c.tensors, "greedy.tokens")) greedy.push_back(int32_t(t));
   const std::vector<std::vector<int32_t>> choices = {
       {greedy[0], greedy[1]}, {5, 6, 7}, greedy, {greedy[0]}, {}};
   const std::vector<ScoreResult> many = score_choices(m, prompt, choices);
@@ -67,10 +77,10 @@ TEST(Scoring, GreedyContinuationAndSharedPrompt) {
     EXPECT_EQ(many[i].token_logprobs, one.token_logprobs) << "choice " << i;
     EXPECT_EQ(many[i].greedy, one.greedy);
   }
+  EXPECT_TRUE(many[2].greedy);
+  EXPECT_FALSE(many[1].greedy);
   EXPECT_TRUE(many[4].token_logprobs.empty());
   EXPECT_EQ(many[4].sum_logprob, 0.0);
-
-  EXPECT_THROW(score(m, prompt, greedy, /*n_ctx=*/e.shape[0] + 3), LimitError);
 }
 
 }  // namespace
