@@ -4,8 +4,11 @@
 // figure follows from the per-layer benchmarks:
 //   decode ms/token(24) ≈ Decode(L) + (24 − L) · DecodeLayer
 //   prefill ms(24)       ≈ Prefill(L) + (24 − L) · PrefillLayer
-// Counters: tok_per_s (tokens per second of the measured call).
+// Counters: tok_per_s (tokens per second of the measured call, wall clock), cpu_ms (CPU time
+// of all threads per iteration: on a busy shared machine, cpu_ms / threads estimates the wall
+// time an idle machine would give).
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <memory>
@@ -21,6 +24,29 @@
 namespace {
 
 using namespace dsvl;
+
+// CPU seconds of the whole process (all threads) so far.
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Records cpu_ms per iteration for the loop it brackets.
+class CpuMeter {
+ public:
+  explicit CpuMeter(benchmark::State& s) : state_(s), t0_(process_cpu_s()) {}
+  ~CpuMeter() {
+    const double n = double(std::max<int64_t>(1, state_.iterations()));
+    state_.counters["cpu_ms"] = 1e3 * (process_cpu_s() - t0_) / n;
+    state_.counters["threads"] = num_threads();
+  }
+
+ private:
+  benchmark::State& state_;
+  double t0_;
+};
 
 io::LlmConfig config_1p3b() {
   io::LlmConfig c;
@@ -59,15 +85,17 @@ void BM_Prefill(benchmark::State& state) {
   runtime::KvCache kv(m.config(), n);
   llm::Workspace ws(m.config(), 256, n);
   std::vector<float> logits(size_t(m.vocab_size()));
-  for (auto _ : state) {
-    kv.clear();
-    m.forward(x.data(), n, kv.view(), ws, n - 1, logits.data());
-    benchmark::DoNotOptimize(logits.data());
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kv.clear();
+      m.forward(x.data(), n, kv.view(), ws, n - 1, logits.data());
+      benchmark::DoNotOptimize(logits.data());
+    }
   }
   state.counters["tok_per_s"] =
       benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["layers"] = m.config().num_hidden_layers;
-  state.counters["threads"] = num_threads();
 }
 
 // Whole model: one new token after a context of n tokens (embed + layers + lm_head).
@@ -80,16 +108,18 @@ void BM_Decode(benchmark::State& state) {
   std::vector<float> logits(size_t(m.vocab_size())), one(size_t(m.hidden_size()));
   m.forward(x.data(), n, kv.view(), ws, n, logits.data());
   const int32_t tok = 4242;
-  for (auto _ : state) {
-    kv.truncate(n);
-    m.embed(&tok, 1, one.data());
-    m.forward(one.data(), 1, kv.view(), ws, 0, logits.data());
-    benchmark::DoNotOptimize(logits.data());
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kv.truncate(n);
+      m.embed(&tok, 1, one.data());
+      m.forward(one.data(), 1, kv.view(), ws, 0, logits.data());
+      benchmark::DoNotOptimize(logits.data());
+    }
   }
   state.counters["tok_per_s"] =
       benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["layers"] = m.config().num_hidden_layers;
-  state.counters["threads"] = num_threads();
 }
 
 // One decoder layer over `rows` rows that follow a context of `past` cached positions.
@@ -101,10 +131,13 @@ void run_layer(benchmark::State& state, int64_t past, int64_t rows) {
   const std::vector<float> x = embeds(m, rows);
   const kernels::RopeTable rope = kernels::make_rope_table(c.head_dim(), c.rope_theta, past + rows);
   ws.pieces.assign(1, llm::Piece{&kv.view(), 0, rows, past, rows});
-  for (auto _ : state) {
-    std::copy(x.begin(), x.end(), ws.x.begin());
-    llm::block_forward(m.weights().layers[0], 0, c, rope, ws.pieces, rows, ws);
-    benchmark::DoNotOptimize(ws.x.data());
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      std::copy(x.begin(), x.end(), ws.x.begin());
+      llm::block_forward(m.weights().layers[0], 0, c, rope, ws.pieces, rows, ws);
+      benchmark::DoNotOptimize(ws.x.data());
+    }
   }
   state.counters["tok_per_s"] =
       benchmark::Counter(double(rows), benchmark::Counter::kIsIterationInvariantRate);
@@ -118,9 +151,12 @@ void BM_LmHead(benchmark::State& state) {
   const llm::Llm& m = model();
   const std::vector<float> x = embeds(m, 1);
   std::vector<float> logits(size_t(m.vocab_size()));
-  for (auto _ : state) {
-    kernels::linear(x.data(), 1, m.weights().lm_head, nullptr, logits.data());
-    benchmark::DoNotOptimize(logits.data());
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kernels::linear(x.data(), 1, m.weights().lm_head, nullptr, logits.data());
+      benchmark::DoNotOptimize(logits.data());
+    }
   }
 }
 
