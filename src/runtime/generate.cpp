@@ -88,6 +88,10 @@ Sequence::Sequence(const llm::Llm& llm, const Prompt& prompt, const GeneratePara
   if (params_.top_logprobs < 0)
     throw RequestError("top_logprobs must be ≥ 0, got " + std::to_string(params_.top_logprobs));
   result_.n_prompt = prompt.n_tokens;
+  // Decoding appends to these every step: reserve now, so steps do not allocate.
+  result_.tokens.reserve(size_t(params_.max_new_tokens));
+  result_.logprobs.reserve(size_t(params_.max_new_tokens));
+  if (params_.top_logprobs > 0) result_.top_logprobs.reserve(size_t(params_.max_new_tokens));
   if (params_.max_new_tokens == 0) finish(StopReason::kMaxTokens);
 }
 
