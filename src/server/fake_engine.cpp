@@ -22,8 +22,9 @@ std::string sniff_format(const std::string& b) {
   auto starts = [&](const char* sig, size_t n, size_t at = 0) {
     return b.size() >= at + n && b.compare(at, n, sig, n) == 0;
   };
-  if (starts("\x89PNG\r\n\x1a\n", 8)) return "png";
-  if (starts("\xff\xd8\xff", 3)) return "jpeg";
+  // PNG and JPEG must also be whole: a truncated upload fails as it would in a decoder.
+  if (starts("\x89PNG\r\n\x1a\n", 8)) return b.size() >= 20 && starts("IEND", 4, b.size() - 8) ? "png" : "";
+  if (starts("\xff\xd8\xff", 3)) return starts("\xff\xd9", 2, b.size() - 2) ? "jpeg" : "";
   if (starts("GIF87a", 6) || starts("GIF89a", 6)) return "gif";
   if (starts("RIFF", 4) && starts("WEBP", 4, 8)) return "webp";
   if (starts("BM", 2) && b.size() > 26) return "bmp";

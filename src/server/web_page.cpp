@@ -87,7 +87,7 @@ body.dragging #messages { outline:3px dashed var(--accent); outline-offset:-8px;
       <div id="row">
         <button id="attach" title="Add images">Image…</button>
         <input id="file" type="file" accept="image/*" multiple hidden>
-        <textarea id="prompt" rows="1" placeholder="Ask about an image, or anything (Enter sends, Shift+Enter: new line; paste or drop images)"></textarea>
+        <textarea id="prompt" rows="1" placeholder="Message (Enter sends, Shift+Enter new line; paste or drop images)"></textarea>
         <button id="send" class="primary">Send</button>
         <button id="stop">Stop</button>
       </div>
@@ -289,6 +289,7 @@ $("clear").onclick = () => {
   $("messages").textContent = "";
 };
 for (const k of settings) $(k).addEventListener("change", save);
+$("api-key").addEventListener("change", checkHealth);  // the model list may need the key
 restore();
 checkHealth();
 </script>
