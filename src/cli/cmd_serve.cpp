@@ -62,7 +62,8 @@ int run_serve(const std::vector<std::string>& argv) {
           "--max-images", "--allowed-image-hosts", "--max-body-mb", "--timeout", "--queue",
           "--max-tokens-cap", "--alias", "--threads", "--precision", "--fake-token-ms",
           "--fake-load-ms"},
-         {"--fake", "--verbose", "--help"}, {{"-m", "--model"}, {"-t", "--threads"}, {"-h", "--help"}});
+         {"--fake", "--verbose", "--help"},
+         {{"-m", "--model"}, {"-t", "--threads"}, {"-h", "--help"}});
   if (a.has("--help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -75,9 +76,12 @@ int run_serve(const std::vector<std::string>& argv) {
   lp.parallel = positive(a, "--parallel", 1);
   lp.max_images = positive(a, "--max-images", 8, 0);
   std::string prec = a.get_or("--precision", "auto");
-  if (prec == "f32") lp.precision = Precision::kF32;
-  else if (prec == "bf16") lp.precision = Precision::kBF16;
-  else if (prec != "auto") throw Error(ErrorKind::kRequest, "--precision must be auto, f32 or bf16");
+  if (prec == "f32")
+    lp.precision = Precision::kF32;
+  else if (prec == "bf16")
+    lp.precision = Precision::kBF16;
+  else if (prec != "auto")
+    throw Error(ErrorKind::kRequest, "--precision must be auto, f32 or bf16");
 
   server::ServerOptions so;
   so.host = a.get_or("--host", "127.0.0.1");

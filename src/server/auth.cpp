@@ -34,7 +34,8 @@ std::string read_api_key_file(const std::string& path) {
   std::string key;
   std::getline(f, key);
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
-  if (key.empty()) throw Error(ErrorKind::kRequest, "--api-key-file " + path + ": empty first line");
+  if (key.empty())
+    throw Error(ErrorKind::kRequest, "--api-key-file " + path + ": empty first line");
   return key;
 }
 

@@ -38,8 +38,8 @@ int64_t int_field(const json& body, const char* key, int64_t lo, int64_t hi) {
     throw invalid_request(std::string(key) + " must be at most " + std::to_string(hi), key);
   int64_t x = v.is_number_float() ? static_cast<int64_t>(v.get<double>()) : v.get<int64_t>();
   if (x < lo || x > hi)
-    throw invalid_request(std::string(key) + " must be between " + std::to_string(lo) +
-                              " and " + std::to_string(hi) + ", got " + std::to_string(x),
+    throw invalid_request(std::string(key) + " must be between " + std::to_string(lo) + " and " +
+                              std::to_string(hi) + ", got " + std::to_string(x),
                           key);
   return x;
 }
@@ -89,9 +89,9 @@ void parse_content_parts(const json& parts, const std::string& where, const Imag
       msg.content += kImagePlaceholder;
       last_was_text = false;
     } else {
-      throw invalid_request("unsupported content part type \"" + type +
-                                "\" (supported: text, image_url)",
-                            p + ".type");
+      throw invalid_request(
+          "unsupported content part type \"" + type + "\" (supported: text, image_url)",
+          p + ".type");
     }
   }
 }
@@ -105,9 +105,9 @@ Message parse_message(const json& m, size_t i, const ImageLoader& load) {
   msg.role = m["role"].get<std::string>();
   if (msg.role == "developer") msg.role = "system";  // OpenAI's newer name for system
   if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
-    throw invalid_request("unsupported role \"" + msg.role +
-                              "\" (supported: system, developer, user, assistant)",
-                          where + ".role");
+    throw invalid_request(
+        "unsupported role \"" + msg.role + "\" (supported: system, developer, user, assistant)",
+        where + ".role");
   const json* content = m.contains("content") ? &m["content"] : nullptr;
   if (!content || content->is_null()) {
     if (msg.role != "assistant")
@@ -216,15 +216,19 @@ nlohmann::json parse_json_body(const std::string& text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > kMaxDepth)
-        throw ApiError(400, "request body nests deeper than " + std::to_string(kMaxDepth) +
-                           " levels", "invalid_request_error", "", "invalid_json");
+        throw ApiError(400,
+                       "request body nests deeper than " + std::to_string(kMaxDepth) + " levels",
+                       "invalid_request_error", "", "invalid_json");
     } else if (c == ']' || c == '}') {
       --depth;
     }
@@ -250,7 +254,8 @@ ChatRequest parse_chat_request(const json& body, const ChatLimits& limits,
   if (present(body, "stream")) out.stream = bool_field(body, "stream");
   if (present(body, "stream_options")) {
     const json& so = body["stream_options"];
-    if (!so.is_object()) throw invalid_request("stream_options must be an object", "stream_options");
+    if (!so.is_object())
+      throw invalid_request("stream_options must be an object", "stream_options");
     if (so.contains("include_usage") && !so["include_usage"].is_null())
       out.include_usage = bool_field(so, "include_usage");
   }

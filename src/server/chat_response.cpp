@@ -38,10 +38,8 @@ json logprob_json(const std::string& token, float logprob, const std::vector<Tok
   json alts = json::array();
   for (const auto& t : top)
     alts.push_back({{"token", t.text}, {"logprob", t.logprob}, {"bytes", bytes_of(t.text)}});
-  return {{"token", token},
-          {"logprob", logprob},
-          {"bytes", bytes_of(token)},
-          {"top_logprobs", alts}};
+  return {
+      {"token", token}, {"logprob", logprob}, {"bytes", bytes_of(token)}, {"top_logprobs", alts}};
 }
 
 std::string finish_reason(const std::string& r) {
@@ -64,10 +62,11 @@ std::string completion_body(const ResponseMeta& meta, const Result& result, bool
       {"model", meta.model},
       {"system_fingerprint", nullptr},
       {"choices",
-       json::array({{{"index", 0},
-                     {"message", {{"role", "assistant"}, {"content", result.text}, {"refusal", nullptr}}},
-                     {"logprobs", lp},
-                     {"finish_reason", finish_reason(result.finish_reason)}}})},
+       json::array(
+           {{{"index", 0},
+             {"message", {{"role", "assistant"}, {"content", result.text}, {"refusal", nullptr}}},
+             {"logprobs", lp},
+             {"finish_reason", finish_reason(result.finish_reason)}}})},
       {"usage", usage_json(result.usage)}};
   return dump_json(body);
 }

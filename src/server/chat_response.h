@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dsvl/dsvl.h"
 #include "server/api_error.h"
@@ -14,8 +13,8 @@
 namespace dsvl::server {
 
 struct ResponseMeta {
-  std::string id;     // "chatcmpl-<hex>"
-  int64_t created;    // unix seconds
+  std::string id;   // "chatcmpl-<hex>"
+  int64_t created;  // unix seconds
   std::string model;
 };
 

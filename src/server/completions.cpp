@@ -92,9 +92,10 @@ Wait wait_result(Server::State& st, Engine& engine, RequestId id, Channel& ch,
 }
 
 ApiError timeout_error(double s) {
-  return ApiError(504, "generation did not finish within the server's timeout of " +
-                           std::to_string(int(s)) + " s",
-                  "timeout_error", "", "timeout");
+  return ApiError(
+      504,
+      "generation did not finish within the server's timeout of " + std::to_string(int(s)) + " s",
+      "timeout_error", "", "timeout");
 }
 
 // The streaming loop, run by httplib on the worker thread after the handler returned.
@@ -102,7 +103,11 @@ class StreamWriter {
  public:
   StreamWriter(Server::State& st, Engine& engine, RequestId id, std::shared_ptr<Channel> ch,
                StreamFormatter fmt, Clock::time_point deadline)
-      : st_(st), engine_(engine), id_(id), ch_(std::move(ch)), fmt_(std::move(fmt)),
+      : st_(st),
+        engine_(engine),
+        id_(id),
+        ch_(std::move(ch)),
+        fmt_(std::move(fmt)),
         deadline_(deadline) {}
 
   // One call of httplib's content provider: write what is there, or wait a little for it.
@@ -174,8 +179,8 @@ void check_context(Engine& engine, const Request& request) {
   if (n_prompt >= ctx)
     throw ApiError(400,
                    "This model's maximum context length is " + std::to_string(ctx) +
-                       " tokens. However, your messages resulted in " +
-                       std::to_string(n_prompt) + " tokens.",
+                       " tokens. However, your messages resulted in " + std::to_string(n_prompt) +
+                       " tokens.",
                    "invalid_request_error", "messages", "context_length_exceeded");
 }
 

@@ -3,10 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 namespace dsvl::server {
 namespace {
@@ -23,7 +22,8 @@ std::string sniff_format(const std::string& b) {
     return b.size() >= at + n && b.compare(at, n, sig, n) == 0;
   };
   // PNG and JPEG must also be whole: a truncated upload fails as it would in a decoder.
-  if (starts("\x89PNG\r\n\x1a\n", 8)) return b.size() >= 20 && starts("IEND", 4, b.size() - 8) ? "png" : "";
+  if (starts("\x89PNG\r\n\x1a\n", 8))
+    return b.size() >= 20 && starts("IEND", 4, b.size() - 8) ? "png" : "";
   if (starts("\xff\xd8\xff", 3)) return starts("\xff\xd9", 2, b.size() - 2) ? "jpeg" : "";
   if (starts("GIF87a", 6) || starts("GIF89a", 6)) return "gif";
   if (starts("RIFF", 4) && starts("WEBP", 4, 8)) return "webp";
@@ -42,7 +42,8 @@ std::string image_bytes(const ImageInput& img) {
 
 size_t count_placeholders(const std::string& s) {
   size_t n = 0;
-  for (size_t p = s.find(kPlaceholder); p != std::string::npos; p = s.find(kPlaceholder, p + 1)) ++n;
+  for (size_t p = s.find(kPlaceholder); p != std::string::npos; p = s.find(kPlaceholder, p + 1))
+    ++n;
   return n;
 }
 
@@ -90,7 +91,8 @@ json instance_of(const json& schema, int depth) {
 
 std::string count_to(int n, size_t max_bytes) {
   std::string out;
-  for (int i = 1; i <= n && out.size() <= max_bytes; ++i) out += (i > 1 ? " " : "") + std::to_string(i);
+  for (int i = 1; i <= n && out.size() <= max_bytes; ++i)
+    out += (i > 1 ? " " : "") + std::to_string(i);
   return out;
 }
 
@@ -98,9 +100,9 @@ std::string count_to(int n, size_t max_bytes) {
 
 struct FakeEngine::Job {
   RequestId id = 0;
-  std::string output;      // the bytes to emit
-  std::string finish;      // "stop" / "length" / "error"
-  int extra_tokens = 0;    // generated but not shown (a stop string or stop id)
+  std::string output;    // the bytes to emit
+  std::string finish;    // "stop" / "length" / "error"
+  int extra_tokens = 0;  // generated but not shown (a stop string or stop id)
   SamplingParams sampling;
   Usage usage;
   std::function<void(const Delta&)> on_delta;
@@ -167,7 +169,8 @@ RequestId FakeEngine::submit(const Request& r, std::function<void(const Delta&)>
       if (fmt.empty())
         throw request_error("image " + std::to_string(n_images) + " (" + img.name +
                             "): not a PNG, JPEG, GIF, WebP or BMP image");
-      seen += std::string(seen.empty() ? "" : ", ") + fmt + " " + std::to_string(bytes.size()) + " bytes";
+      seen += std::string(seen.empty() ? "" : ", ") + fmt + " " + std::to_string(bytes.size()) +
+              " bytes";
     }
   };
   std::string last_user = r.raw ? *r.raw : "";
@@ -209,9 +212,11 @@ RequestId FakeEngine::submit(const Request& r, std::function<void(const Delta&)>
     out = count_to(std::atoi(text.c_str() + c + 8), limit + 1);
   } else {
     if (n_images > 0)
-      out = "I see " + std::to_string(n_images) + (n_images == 1 ? " image (" : " images (") + seen + "). ";
+      out = "I see " + std::to_string(n_images) + (n_images == 1 ? " image (" : " images (") +
+            seen + "). ";
     out += "You said: " + text;
-    if (s.temperature > 0) out += " Lucky number " + std::to_string(std::mt19937_64(s.seed)() % 1000000) + ".";
+    if (s.temperature > 0)
+      out += " Lucky number " + std::to_string(std::mt19937_64(s.seed)() % 1000000) + ".";
   }
   // Where generation ends: the first stop string or stop id, else max_tokens / context.
   size_t cut = out.size();

@@ -29,7 +29,7 @@ struct FakeEngineOptions {
   int ctx = 4096;
   int parallel = 4;
   int max_images = 8;
-  int image_tokens = 16;  // prompt tokens per image
+  int image_tokens = 16;      // prompt tokens per image
   int token_delay_us = 1000;  // one decode step
 };
 

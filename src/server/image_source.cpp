@@ -103,15 +103,15 @@ std::string base64_encode(const std::string& bytes) {
 DataUrl parse_data_url(const std::string& url, const std::string& param) {
   auto comma = url.find(',');
   if (url.rfind("data:", 0) != 0 || comma == std::string::npos)
-    throw invalid_request("image data URL is malformed (expected data:image/...;base64,...)",
-                          param, "invalid_image_url");
+    throw invalid_request("image data URL is malformed (expected data:image/...;base64,...)", param,
+                          "invalid_image_url");
   std::string header = lower(url.substr(5, comma - 5));
   auto semi = header.find(';');
   DataUrl out;
   out.mime = header.substr(0, semi);
   if (out.mime.rfind("image/", 0) != 0)
-    throw invalid_request("data URL has media type \"" + out.mime + "\", expected image/*",
-                          param, "invalid_image_url");
+    throw invalid_request("data URL has media type \"" + out.mime + "\", expected image/*", param,
+                          "invalid_image_url");
   if (header.find(";base64") == std::string::npos)
     throw invalid_request("image data URL must be base64-encoded (;base64,)", param,
                           "invalid_image_url");
@@ -126,7 +126,8 @@ std::string load_image_url(const std::string& url, const ImageFetchPolicy& polic
                            const std::string& param) {
   if (url.rfind("data:", 0) == 0) return parse_data_url(url, param).bytes;
   auto parts = split_url(url);
-  if (!parts) throw invalid_request("image URL must be a data: URL or http(s)", param, "invalid_image_url");
+  if (!parts)
+    throw invalid_request("image URL must be a data: URL or http(s)", param, "invalid_image_url");
   const auto& allowed = policy.allowed_hosts;
   if (std::find(allowed.begin(), allowed.end(), parts->host) == allowed.end())
     throw invalid_request("fetching images from host \"" + parts->host +
@@ -148,10 +149,12 @@ std::string load_image_url(const std::string& url, const ImageFetchPolicy& polic
     return true;
   });
   if (too_big)
-    throw invalid_request("image at " + url + " is larger than " +
-                              std::to_string(policy.max_bytes) + " bytes",
-                          param, "image_too_large");
-  if (!res) throw invalid_request("could not fetch image " + url + ": " + httplib::to_string(res.error()), param, "image_fetch_failed");
+    throw invalid_request(
+        "image at " + url + " is larger than " + std::to_string(policy.max_bytes) + " bytes", param,
+        "image_too_large");
+  if (!res)
+    throw invalid_request("could not fetch image " + url + ": " + httplib::to_string(res.error()),
+                          param, "image_fetch_failed");
   if (res->status != 200)
     throw invalid_request("fetching image " + url + " returned HTTP " + std::to_string(res->status),
                           param, "image_fetch_failed");

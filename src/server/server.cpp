@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "server/auth.h"
@@ -17,8 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kRoutes[] = {"/",         "/health",  "/metrics",  "/v1/models",
-                               "/tokenize", "/detokenize", "/v1/chat/completions"};
+const char* const kRoutes[] = {
+    "/", "/health", "/metrics", "/v1/models", "/tokenize", "/detokenize", "/v1/chat/completions"};
 
 // The metrics label of a path: a known route or "other" (bounded label values).
 std::string route_label(const std::string& path) {
@@ -36,12 +35,25 @@ bool needs_key(const std::string& path) {
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-// Every handler's exceptions become JSON errors; nothing escapes into httplib.
-Handler guarded(Handler fn) {
-  return [fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+// 401 unless the request carries the key. Checked in the handler, after httplib has read
+// the body: refusing earlier would leave the body unread on a kept-alive connection.
+void check_key(const Server::State& st, const httplib::Request& req) {
+  if (st.opts.api_key.empty() || !needs_key(req.path)) return;
+  if (constant_time_equal(bearer_token(req.get_header_value("Authorization")), st.opts.api_key))
+    return;
+  throw ApiError(401, "Incorrect or missing API key (send Authorization: Bearer KEY)",
+                 "authentication_error", "", "invalid_api_key");
+}
+
+// Every handler checks the key, and its exceptions become JSON errors; nothing escapes
+// into httplib.
+Handler guarded(const Server::State& st, Handler fn) {
+  return [&st, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
     try {
+      check_key(st, req);
       fn(req, res);
     } catch (const ApiError& e) {
+      if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer");
       send_error(res, e);
     } catch (const Error& e) {
       send_error(res, from_engine_error(e.kind(), e.what()));
@@ -83,7 +95,8 @@ void handle_detokenize(Server::State& st, const httplib::Request& req, httplib::
       throw invalid_request("tokens must be non-negative integers", "tokens");
     ids.push_back(int32_t(t.get<int64_t>()));
   }
-  send_json(res, dump_json({{"content", engine.detokenize(ids, body.value("skip_special", false))}}));
+  send_json(res,
+            dump_json({{"content", engine.detokenize(ids, body.value("skip_special", false))}}));
 }
 
 json model_json(const Server::State& st) {
@@ -110,7 +123,10 @@ void add_routes(Server::State& st) {
     res.set_content(kWebPage, "text/html; charset=utf-8");
   });
   http.Get("/health", [&st](const httplib::Request&, httplib::Response& res) {
-    std::string err = [&] { std::lock_guard<std::mutex> lk(st.mu); return st.load_error; }();
+    std::string err = [&] {
+      std::lock_guard<std::mutex> lk(st.mu);
+      return st.load_error;
+    }();
     if (!err.empty()) return send_json(res, dump_json({{"status", "error"}, {"error", err}}), 500);
     if (!st.engine.load()) return send_json(res, R"({"status":"loading"})", 503);
     send_json(res, R"({"status":"ok"})");
@@ -123,24 +139,26 @@ void add_routes(Server::State& st) {
     res.set_content(st.metrics.render(e ? &stats : nullptr, e != nullptr),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
-  http.Get("/v1/models", guarded([&st](const httplib::Request&, httplib::Response& res) {
-    send_json(res, dump_json({{"object", "list"}, {"data", json::array({model_json(st)})}}));
-  }));
-  http.Get("/v1/models/(.+)", guarded([&st](const httplib::Request& req, httplib::Response& res) {
-    json m = model_json(st);
-    if (req.matches[1] != st.model_name())
-      throw ApiError(404, "The model '" + std::string(req.matches[1]) + "' does not exist",
-                     "invalid_request_error", "model", "model_not_found");
-    send_json(res, dump_json(m));
-  }));
-  http.Post("/tokenize", guarded([&st](const httplib::Request& req, httplib::Response& res) {
-    handle_tokenize(st, req, res);
-  }));
-  http.Post("/detokenize", guarded([&st](const httplib::Request& req, httplib::Response& res) {
-    handle_detokenize(st, req, res);
-  }));
+  http.Get(
+      "/v1/models", guarded(st, [&st](const httplib::Request&, httplib::Response& res) {
+        send_json(res, dump_json({{"object", "list"}, {"data", json::array({model_json(st)})}}));
+      }));
+  http.Get("/v1/models/(.+)",
+           guarded(st, [&st](const httplib::Request& req, httplib::Response& res) {
+             json m = model_json(st);
+             if (req.matches[1] != st.model_name())
+               throw ApiError(404, "The model '" + std::string(req.matches[1]) + "' does not exist",
+                              "invalid_request_error", "model", "model_not_found");
+             send_json(res, dump_json(m));
+           }));
+  http.Post("/tokenize", guarded(st, [&st](const httplib::Request& req, httplib::Response& res) {
+              handle_tokenize(st, req, res);
+            }));
+  http.Post("/detokenize", guarded(st, [&st](const httplib::Request& req, httplib::Response& res) {
+              handle_detokenize(st, req, res);
+            }));
   http.Post("/v1/chat/completions",
-            guarded([&st](const httplib::Request& req, httplib::Response& res) {
+            guarded(st, [&st](const httplib::Request& req, httplib::Response& res) {
               handle_chat_completions(st, req, res);
             }));
 }
@@ -148,20 +166,27 @@ void add_routes(Server::State& st) {
 void add_hooks(Server::State& st) {
   auto& http = st.http;
   http.set_pre_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
-    if (st.opts.api_key.empty() || !needs_key(req.path))
-      return httplib::Server::HandlerResponse::Unhandled;
-    if (constant_time_equal(bearer_token(req.get_header_value("Authorization")), st.opts.api_key))
-      return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, ApiError(401, "Incorrect or missing API key (send Authorization: Bearer KEY)",
-                             "authentication_error", "", "invalid_api_key"));
-    return httplib::Server::HandlerResponse::Handled;
+    // Runs before the body is read. httplib bounds only Content-Length bodies, and would
+    // inflate a compressed body without bound: refuse both kinds outright.
+    if (req.has_header("Transfer-Encoding")) {
+      send_error(res, ApiError(411, "chunked request bodies are not accepted; send Content-Length",
+                               "invalid_request_error", "", "length_required"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (std::string enc = req.get_header_value("Content-Encoding");
+        !enc.empty() && enc != "identity") {
+      send_error(res, ApiError(415, "compressed request bodies are not accepted",
+                               "invalid_request_error", "", "unsupported_encoding"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   // httplib's own refusals (404 no route, 413 body too large, 400 bad framing) arrive here
   // with an empty body; give them the JSON shape too.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                 httplib::Response& res) {
+    if (!res.body.empty() || res.content_provider_)
+      return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404)
       send_error(res, ApiError(404, "no route for " + req.method + " " + req.path,
                                "invalid_request_error", "", "not_found"));
@@ -173,9 +198,10 @@ void add_hooks(Server::State& st) {
                                res.status >= 500 ? "server_error" : "invalid_request_error"));
     return httplib::Server::HandlerResponse::Handled;
   }));
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send_error(res, ApiError(500, "internal error", "server_error"));
-  });
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, ApiError(500, "internal error", "server_error"));
+      });
   http.set_logger([&st](const httplib::Request& req, const httplib::Response& res) {
     st.metrics.count_request(route_label(req.path), res.status);
     if (st.opts.log_requests)
@@ -211,9 +237,9 @@ void Server::State::acquire_slot() {
   int n = active.fetch_add(1) + 1;
   if (n > cap) {
     active.fetch_sub(1);
-    throw ApiError(429, "the server is busy (" + std::to_string(cap) +
-                            " requests in flight); retry later",
-                   "rate_limit_error", "", "queue_full");
+    throw ApiError(
+        429, "the server is busy (" + std::to_string(cap) + " requests in flight); retry later",
+        "rate_limit_error", "", "queue_full");
   }
 }
 

@@ -18,16 +18,16 @@ namespace dsvl::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;         // 0: any free port (start() returns it)
-  std::string api_key;     // non-empty: required as "Authorization: Bearer" on /v1/*
+  int port = 8080;      // 0: any free port (start() returns it)
+  std::string api_key;  // non-empty: required as "Authorization: Bearer" on /v1/*
   std::vector<std::string> allowed_image_hosts;  // http(s) image URLs; empty: data: only
   size_t max_body_bytes = size_t(32) << 20;
-  double timeout_s = 600;  // per generation, from submission to the last token
-  int parallel = 1;        // the engine's slots (sizes the HTTP pool and admission)
-  int queue = 64;          // requests waiting for a slot before 429
-  int max_images = 8;      // per request
-  int max_tokens_cap = 0;  // > 0: refuse larger max_tokens
-  std::string model_name;  // reported by /v1/models; "" = the engine's info().name
+  double timeout_s = 600;     // per generation, from submission to the last token
+  int parallel = 1;           // the engine's slots (sizes the HTTP pool and admission)
+  int queue = 64;             // requests waiting for a slot before 429
+  int max_images = 8;         // per request
+  int max_tokens_cap = 0;     // > 0: refuse larger max_tokens
+  std::string model_name;     // reported by /v1/models; "" = the engine's info().name
   bool log_requests = false;  // one stderr line per request
 };
 

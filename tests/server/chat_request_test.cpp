@@ -81,7 +81,8 @@ TEST(ChatRequest, DefaultsComeFromLimits) {
   ChatLimits limits;
   limits.default_max_tokens = 123;
   auto r = parse(R"({"messages":[{"role":"user","content":"y"}],"stop":"END",
-                     "response_format":{"type":"json_object"}})", limits);
+                     "response_format":{"type":"json_object"}})",
+                 limits);
   EXPECT_EQ(r.request.sampling.max_tokens, 123);
   EXPECT_EQ(r.request.sampling.stop, std::vector<std::string>{"END"});
   EXPECT_EQ(r.request.sampling.response_format, "json_object");
@@ -96,7 +97,8 @@ TEST(ChatRequest, InvalidBodiesName400AndTheField) {
       {R"({"messages":[{"role":"user"}]})", "messages[0].content"},
       {R"({"messages":[{"role":"tool","content":"x"}]})", "messages[0].role"},
       {R"({"messages":[{"role":"user","content":5}]})", "messages[0].content"},
-      {R"({"messages":[{"role":"user","content":[{"type":"audio"}]}]})", "messages[0].content[0].type"},
+      {R"({"messages":[{"role":"user","content":[{"type":"audio"}]}]})",
+       "messages[0].content[0].type"},
       {R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})",
        "messages[0].content[0].image_url"},
       {R"({"messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
@@ -149,15 +151,21 @@ TEST(ChatRequest, DeepNestingAndGarbageAreRefusedWithoutCrashing) {
   EXPECT_EQ(error_of(std::string("\xff\xfe\x00", 3)).status, 400);
   EXPECT_EQ(error_of("").status, 400);
   // A bracket inside a string does not count as nesting.
-  EXPECT_EQ(error_of(R"({"messages":[{"role":"user","content":")" + std::string(100, '[') +
-                     R"("}]})").status, 0);
+  EXPECT_EQ(
+      error_of(R"({"messages":[{"role":"user","content":")" + std::string(100, '[') + R"("}]})")
+          .status,
+      0);
 }
 
 TEST(ChatRequest, CapOnMaxTokens) {
   ChatLimits limits;
   limits.max_tokens_cap = 10;
-  EXPECT_EQ(error_of(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":11})", limits).status, 400);
-  EXPECT_EQ(error_of(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":10})", limits).status, 0);
+  EXPECT_EQ(
+      error_of(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":11})", limits).status,
+      400);
+  EXPECT_EQ(
+      error_of(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":10})", limits).status,
+      0);
 }
 
 }  // namespace

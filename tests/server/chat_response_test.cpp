@@ -53,7 +53,8 @@ TEST(ChatResponse, CompletionBody) {
   EXPECT_EQ(lp["token"], "Hi");
   EXPECT_EQ(lp["bytes"], json::array({72, 105}));
   EXPECT_EQ(lp["top_logprobs"].size(), 2u);
-  EXPECT_TRUE(json::parse(completion_body(kMeta, sample_result(), false))["choices"][0]["logprobs"].is_null());
+  EXPECT_TRUE(json::parse(completion_body(kMeta, sample_result(), false))["choices"][0]["logprobs"]
+                  .is_null());
 }
 
 TEST(ChatResponse, FinishReasonMapping) {

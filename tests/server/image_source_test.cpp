@@ -34,7 +34,7 @@ TEST(Base64, RoundTripsAllLengths) {
 TEST(Base64, KnownValuesAndLeniencies) {
   EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
   EXPECT_EQ(*base64_decode("aGVsbG8="), "hello");
-  EXPECT_EQ(*base64_decode("aGVsbG8"), "hello");      // padding optional
+  EXPECT_EQ(*base64_decode("aGVsbG8"), "hello");       // padding optional
   EXPECT_EQ(*base64_decode("aGVs\nbG8=\n"), "hello");  // line breaks skipped
 }
 
@@ -47,9 +47,9 @@ TEST(DataUrl, ParsesAndRefuses) {
   auto d = parse_data_url("data:image/png;base64,aGVsbG8=", "p");
   EXPECT_EQ(d.mime, "image/png");
   EXPECT_EQ(d.bytes, "hello");
-  for (const char* bad : {"data:image/png;base64", "data:text/plain;base64,aGk=",
-                          "data:image/png,aGk=", "data:image/png;base64,@@@@",
-                          "data:image/png;base64,"}) {
+  for (const char* bad :
+       {"data:image/png;base64", "data:text/plain;base64,aGk=", "data:image/png,aGk=",
+        "data:image/png;base64,@@@@", "data:image/png;base64,"}) {
     try {
       parse_data_url(bad, "the.param");
       ADD_FAILURE() << bad;
@@ -77,9 +77,8 @@ class ImageHost : public ::testing::Test {
     srv_.Get("/big.png", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(5000, 'x'), "image/png");
     });
-    srv_.Get("/redirect", [](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect("/ok.png");
-    });
+    srv_.Get("/redirect",
+             [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ok.png"); });
     port_ = srv_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { srv_.listen_after_bind(); });
     while (!srv_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

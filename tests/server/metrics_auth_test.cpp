@@ -36,8 +36,10 @@ TEST(Metrics, PrometheusText) {
   stats.running = 1;
   stats.slots = 4;
   std::string out = m.render(&stats, true);
-  EXPECT_TRUE(has_line(out, R"(dsvl_http_requests_total{route="/v1/chat/completions",status="200"} 2)"));
-  EXPECT_TRUE(has_line(out, R"(dsvl_http_requests_total{route="/v1/chat/completions",status="429"} 1)"));
+  EXPECT_TRUE(
+      has_line(out, R"(dsvl_http_requests_total{route="/v1/chat/completions",status="200"} 2)"));
+  EXPECT_TRUE(
+      has_line(out, R"(dsvl_http_requests_total{route="/v1/chat/completions",status="429"} 1)"));
   EXPECT_TRUE(has_line(out, "dsvl_prompt_tokens_total 10"));
   EXPECT_TRUE(has_line(out, "dsvl_completion_tokens_total 5"));
   EXPECT_TRUE(has_line(out, "dsvl_image_tokens_total 4"));

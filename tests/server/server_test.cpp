@@ -16,7 +16,10 @@ namespace {
 using nlohmann::json;
 
 const char* kPng =
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    "data:image/"
+    "png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg"
+    "==";
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -84,8 +87,9 @@ TEST_F(ServerTest, CompletionAndModels) {
 TEST_F(ServerTest, StreamingEndsWithDone) {
   start();
   wait_ready();
-  auto r = post("/v1/chat/completions",
-                chat("hi", R"(,"temperature":0,"stream":true,"stream_options":{"include_usage":true})"));
+  auto r =
+      post("/v1/chat/completions",
+           chat("hi", R"(,"temperature":0,"stream":true,"stream_options":{"include_usage":true})"));
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
   std::string text;
@@ -110,8 +114,9 @@ TEST_F(ServerTest, StreamingEndsWithDone) {
 TEST_F(ServerTest, ImagesAndErrors) {
   start();
   wait_ready();
-  std::string img = R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":")" +
-                    std::string(kPng) + R"("}},{"type":"text","text":"what?"}]}],"temperature":0})";
+  std::string img =
+      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":")" +
+      std::string(kPng) + R"("}},{"type":"text","text":"what?"}]}],"temperature":0})";
   auto ok = post("/v1/chat/completions", img);
   ASSERT_EQ(ok->status, 200) << ok->body;
   json j = json::parse(ok->body);
@@ -119,11 +124,14 @@ TEST_F(ServerTest, ImagesAndErrors) {
   EXPECT_NE(j["choices"][0]["message"]["content"].get<std::string>().find("I see 1 image"),
             std::string::npos);
 
-  std::string not_image = R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,aGVsbG8="}}]}]})";
+  std::string not_image =
+      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,aGVsbG8="}}]}]})";
   EXPECT_EQ(post("/v1/chat/completions", not_image)->status, 400);
-  std::string bad_b64 = R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%%%"}}]}]})";
+  std::string bad_b64 =
+      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%%%"}}]}]})";
   EXPECT_EQ(post("/v1/chat/completions", bad_b64)->status, 400);
-  std::string remote = R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://127.0.0.1:1/a.png"}}]}]})";
+  std::string remote =
+      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://127.0.0.1:1/a.png"}}]}]})";
   auto rr = post("/v1/chat/completions", remote);
   EXPECT_EQ(rr->status, 400);
   EXPECT_EQ(error_of(rr)["code"], "image_host_not_allowed");
@@ -156,10 +164,12 @@ TEST_F(ServerTest, ApiKeyOnV1Routes) {
   auto none = post("/v1/chat/completions", chat("hi"));
   EXPECT_EQ(none->status, 401);
   EXPECT_EQ(error_of(none)["code"], "invalid_api_key");
-  EXPECT_EQ(post("/v1/chat/completions", chat("hi"), {{"Authorization", "Bearer wrong"}})->status, 401);
+  EXPECT_EQ(post("/v1/chat/completions", chat("hi"), {{"Authorization", "Bearer wrong"}})->status,
+            401);
   EXPECT_EQ(client_->Get("/v1/models")->status, 401);
   EXPECT_EQ(post("/tokenize", R"({"content":"a"})")->status, 401);
-  EXPECT_EQ(post("/v1/chat/completions", chat("hi"), {{"Authorization", "Bearer sekret"}})->status, 200);
+  EXPECT_EQ(post("/v1/chat/completions", chat("hi"), {{"Authorization", "Bearer sekret"}})->status,
+            200);
   EXPECT_EQ(client_->Get("/health")->status, 200);  // health and the page stay open
   EXPECT_EQ(client_->Get("/")->status, 200);
 }
@@ -173,6 +183,13 @@ TEST_F(ServerTest, BodyLimit413) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(error_of(r)["code"], "body_too_large");
+  // Bodies whose size httplib would not bound are refused before they are read.
+  auto chunked = post("/v1/chat/completions", chat("x"), {{"Transfer-Encoding", "chunked"}});
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 411);
+  auto gz = post("/v1/chat/completions", chat("x"), {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->status, 415);
 }
 
 TEST_F(ServerTest, QueueFull429AndDisconnectCancels) {
@@ -199,7 +216,8 @@ TEST_F(ServerTest, QueueFull429AndDisconnectCancels) {
     };
     c.send(req);
   });
-  for (int i = 0; i < 2000 && !got_data; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 2000 && !got_data; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_TRUE(got_data);
   // While it runs (or until the server notices the hang-up), a second request is refused.
   auto busy = post("/v1/chat/completions", chat("hi"));
@@ -237,8 +255,9 @@ TEST_F(ServerTest, BusyServerAnswers429) {
   EXPECT_EQ(busy->status, 429);
   slow.join();
   auto metrics = client_->Get("/metrics")->body;
-  EXPECT_NE(metrics.find(R"(dsvl_http_requests_total{route="/v1/chat/completions",status="429"} 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find(R"(dsvl_http_requests_total{route="/v1/chat/completions",status="429"} 1)"),
+      std::string::npos)
       << metrics;
 }
 
@@ -272,10 +291,16 @@ TEST_F(ServerTest, TokenizeDetokenize) {
 TEST_F(ServerTest, GarbageNeverCrashes) {
   start();
   wait_ready();
-  const std::string bodies[] = {"", "null", "[]", "\"x\"", "{\"messages\":null}",
-                                std::string(3000, '{'), std::string("\xff\x00\x01", 3),
-                                R"({"messages":[{"role":"user","content":[null,1,"x"]}]})",
-                                R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,====" }}]}]})"};
+  const std::string bodies[] = {
+      "",
+      "null",
+      "[]",
+      "\"x\"",
+      "{\"messages\":null}",
+      std::string(3000, '{'),
+      std::string("\xff\x00\x01", 3),
+      R"({"messages":[{"role":"user","content":[null,1,"x"]}]})",
+      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,====" }}]}]})"};
   for (const auto& b : bodies) {
     auto r = post("/v1/chat/completions", b);
     ASSERT_TRUE(r) << b;
