@@ -1,6 +1,7 @@
 // POST /v1/chat/completions: validate, admit, submit to the engine, then either wait for the
 // whole answer or stream it as server-sent events. The engine's callbacks only append to a
 // per-request Channel; the HTTP worker thread does all formatting and socket writes.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <optional>
@@ -172,8 +173,9 @@ class StreamWriter {
   bool started_ = false, timed_out_ = false;
 };
 
-// 400 context_length_exceeded before submitting, with OpenAI's wording.
-void check_context(Engine& engine, const Request& request) {
+// 400 context_length_exceeded before submitting, with OpenAI's wording; otherwise bounds
+// max_tokens by the room left in the context (the answer then ends with "length").
+void fit_context(Engine& engine, Request& request) {
   int n_prompt = engine.count_prompt_tokens(request);
   int ctx = engine.info().ctx;
   if (n_prompt >= ctx)
@@ -182,6 +184,7 @@ void check_context(Engine& engine, const Request& request) {
                        " tokens. However, your messages resulted in " + std::to_string(n_prompt) +
                        " tokens.",
                    "invalid_request_error", "messages", "context_length_exceeded");
+  request.sampling.max_tokens = std::min(request.sampling.max_tokens, ctx - n_prompt);
 }
 
 }  // namespace
@@ -200,7 +203,7 @@ void handle_chat_completions(Server::State& st, const httplib::Request& req,
     return load_image_url(url, policy, param);
   };
   ChatRequest chat = parse_chat_request(parse_json_body(req.body), limits, load);
-  check_context(engine, chat.request);
+  fit_context(engine, chat.request);
 
   st.acquire_slot();
   auto ch = std::make_shared<Channel>();

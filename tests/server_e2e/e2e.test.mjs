@@ -238,3 +238,32 @@ test("tokenize and detokenize", async () => {
   const d = await postJSON("/detokenize", { tokens: ids });
   assert.equal(d.json.content.trim(), "Hello world");
 });
+
+test("concurrent requests give the same greedy answers as sequential ones", async () => {
+  const prompts = ["Name a color.", "Name a fruit.", "What is 2+2?", "Say something nice.",
+                   "Describe the sky.", "Name a city."];
+  const ask = (p) => ai.chat.completions.create({ model: "dsvl", messages: user(p), ...greedy })
+    .then((r) => r.choices[0].message.content);
+  const sequential = [];
+  for (const p of prompts) sequential.push(await ask(p));
+  const concurrent = await Promise.all(prompts.map(ask));
+  assert.deepEqual(concurrent, sequential);
+});
+
+test("the image cache encodes a repeated image once", { skip: FAKE && "the fake engine has no caches" }, async () => {
+  const url = dataUrl(gradient());
+  const before = await metric("dsvl_image_cache_hits_total");
+  for (let i = 0; i < 2; i++)
+    await ai.chat.completions.create({ model: "dsvl", ...greedy,
+      messages: user([{ type: "image_url", image_url: { url } }, { type: "text", text: "What?" }]) });
+  assert.ok((await metric("dsvl_image_cache_hits_total")) > before);
+});
+
+test("a new turn of the same chat reuses the cached prefix", { skip: FAKE && "the fake engine has no caches" }, async () => {
+  const messages = user("Tell me about the moon in a few words.");
+  const first = await ai.chat.completions.create({ model: "dsvl", messages, ...greedy });
+  const next = [...messages, { role: "assistant", content: first.choices[0].message.content },
+                { role: "user", content: "And the sun?" }];
+  const second = await ai.chat.completions.create({ model: "dsvl", messages: next, ...greedy });
+  assert.ok(second.usage.prompt_tokens_details.cached_tokens > 0);
+});
