@@ -29,6 +29,9 @@ const char* kUsage = R"(usage: dsvl serve -m MODEL_DIR [options]
   --max-images N           images per request (default 8)
   --allowed-image-hosts H  comma-separated hosts whose http(s) image URLs may be fetched
   --max-body-mb N          request body limit (default 32)
+  --max-image-pixels N     refuse larger images before decoding (default 64000000)
+  --image-cache-mb N       image-embedding cache size (default 256; 0 disables)
+  --prefix-cache-tokens N  KV prefix cache size (default 16384; 0 disables)
   --timeout S              seconds a generation may take (default 600)
   --queue N                requests waiting for a slot before 429 (default 64)
   --max-tokens-cap N       refuse larger max_tokens (default: no cap)
@@ -58,9 +61,26 @@ int positive(const Args& a, const std::string& flag, long long def, long long lo
 
 int run_serve(const std::vector<std::string>& argv) {
   Args a(argv,
-         {"--model", "--host", "--port", "--api-key", "--api-key-file", "--parallel", "--ctx",
-          "--max-images", "--allowed-image-hosts", "--max-body-mb", "--timeout", "--queue",
-          "--max-tokens-cap", "--alias", "--threads", "--precision", "--fake-token-ms",
+         {"--model",
+          "--host",
+          "--port",
+          "--api-key",
+          "--api-key-file",
+          "--parallel",
+          "--ctx",
+          "--max-images",
+          "--allowed-image-hosts",
+          "--max-body-mb",
+          "--timeout",
+          "--queue",
+          "--max-tokens-cap",
+          "--alias",
+          "--max-image-pixels",
+          "--image-cache-mb",
+          "--prefix-cache-tokens",
+          "--threads",
+          "--precision",
+          "--fake-token-ms",
           "--fake-load-ms"},
          {"--fake", "--verbose", "--help"},
          {{"-m", "--model"}, {"-t", "--threads"}, {"-h", "--help"}});
@@ -75,6 +95,11 @@ int run_serve(const std::vector<std::string>& argv) {
   lp.ctx = positive(a, "--ctx", 4096);
   lp.parallel = positive(a, "--parallel", 1);
   lp.max_images = positive(a, "--max-images", 8, 0);
+  lp.max_image_pixels = a.get_int("--max-image-pixels", lp.max_image_pixels);
+  lp.image_cache_bytes = int64_t(positive(a, "--image-cache-mb", 256, 0)) << 20;
+  lp.prefix_cache_tokens = positive(a, "--prefix-cache-tokens", 16384, 0);
+  if (lp.max_image_pixels < 1)
+    throw Error(ErrorKind::kRequest, "--max-image-pixels must be positive");
   std::string prec = a.get_or("--precision", "auto");
   if (prec == "f32")
     lp.precision = Precision::kF32;
@@ -86,6 +111,7 @@ int run_serve(const std::vector<std::string>& argv) {
   server::ServerOptions so;
   so.host = a.get_or("--host", "127.0.0.1");
   so.port = positive(a, "--port", 8080, 0);
+  if (so.port > 65535) throw Error(ErrorKind::kRequest, "--port must be at most 65535");
   if (a.has("--api-key") && a.has("--api-key-file"))
     throw Error(ErrorKind::kRequest, "give --api-key or --api-key-file, not both");
   so.api_key = a.has("--api-key-file") ? server::read_api_key_file(a.require("--api-key-file"))

@@ -36,7 +36,7 @@ test("loads, reports the model, sends an image and streams the answer", async ()
   writeFileSync(png, gradient());
   await page.setInputFiles("#file", png);
   await page.waitForSelector("#attachments .thumb img");
-  await page.fill("#max-tokens", "64");
+  await page.fill("#max-tokens", "128");
   await page.fill("#prompt", "What is in this picture?");
   // Count how often the answer's text changes while it streams.
   await page.evaluate(() => {
