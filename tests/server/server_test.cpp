@@ -35,6 +35,17 @@ class ServerTest : public ::testing::Test {
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(10);
   }
+  // One engine slot, no queue, 2 ms per token: a second request finds the server full.
+  void start_one_slot() {
+    ServerOptions so;
+    so.parallel = 1;
+    so.queue = 0;
+    FakeEngineOptions fo;
+    fo.parallel = 1;
+    fo.token_delay_us = 2000;
+    start(so, fo);
+    wait_ready();
+  }
   void wait_ready() {
     for (int i = 0; i < 2000 && !server_->ready(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -193,14 +204,7 @@ TEST_F(ServerTest, BodyLimit413) {
 }
 
 TEST_F(ServerTest, QueueFull429AndDisconnectCancels) {
-  ServerOptions so;
-  so.parallel = 1;
-  so.queue = 0;
-  FakeEngineOptions fo;
-  fo.parallel = 1;
-  fo.token_delay_us = 2000;
-  start(so, fo);
-  wait_ready();
+  start_one_slot();
   // A long stream whose client hangs up after the first bytes.
   std::atomic<bool> got_data{false};
   std::thread streamer([&] {
@@ -237,14 +241,7 @@ TEST_F(ServerTest, QueueFull429AndDisconnectCancels) {
 }
 
 TEST_F(ServerTest, BusyServerAnswers429) {
-  ServerOptions so;
-  so.parallel = 1;
-  so.queue = 0;
-  FakeEngineOptions fo;
-  fo.parallel = 1;
-  fo.token_delay_us = 2000;
-  start(so, fo);
-  wait_ready();
+  start_one_slot();
   std::thread slow([&] {
     httplib::Client c("127.0.0.1", port_);
     c.Post("/v1/chat/completions", chat("[[count 60]]"), "application/json");
