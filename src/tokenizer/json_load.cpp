@@ -127,8 +127,10 @@ class TokenizerSax {
   }
 
   [[noreturn]] bool bad(const std::string& what) {
-    throw ConfigError(std::string("model: ") + (mode_ == Mode::kVocab ? "vocab" : "merges") +
-                      " holds " + what + " where " +
+    std::string where = mode_ == Mode::kVocab
+                            ? "vocab[\"" + key_ + "\"]"
+                            : "merges[" + std::to_string(t_.merges.size()) + "]";
+    throw ConfigError("model: " + where + " holds " + what + " where " +
                       (mode_ == Mode::kVocab ? "a token id" : "a merge") + " was expected");
   }
 
