@@ -40,6 +40,19 @@ class RegexSplit final : public PreTokenizerStep {
     thread_local std::vector<Segment> segs;
     matches.clear();
     regex_.find_all(std::string_view(buf).substr(piece.begin, piece.size()), matches);
+    if (behavior_ == SplitBehavior::kIsolated) {
+      // Every segment is kept as it is, so matches and the gaps between them are the pieces.
+      uint32_t prev = piece.begin;
+      for (const auto& m : matches) {
+        auto b = piece.begin + static_cast<uint32_t>(m.begin);
+        auto e = piece.begin + static_cast<uint32_t>(m.end);
+        if (prev < b) out.push_back({prev, b});
+        if (b < e) out.push_back({b, e});
+        prev = e;
+      }
+      if (prev < piece.end) out.push_back({prev, piece.end});
+      return;
+    }
     segments_from_matches(piece, matches, invert_, segs);
     apply_split_behavior(segs, behavior_, out);
   }
