@@ -71,8 +71,7 @@ struct Candidate {
 Bpe Bpe::from_json(const nlohmann::json& m, BpeTables tables) {
   if (!m.is_object()) throw ConfigError("\"model\" is missing or not an object");
   if (auto t = m.find("type"); t != m.end() && !(t->is_string() && t->get<std::string>() == "BPE"))
-    throw ConfigError("model type " + t->dump() +
-                      " is not supported (supported: BPE)");
+    throw ConfigError("model type " + t->dump() + " is not supported (supported: BPE)");
   check_supported_options(m);
   if (!tables.has_vocab && !tables.has_merges) tables_from_dom(m, tables);
   if (!tables.has_vocab) json_fail(kWhat, "vocab", "missing or not an object");

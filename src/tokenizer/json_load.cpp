@@ -15,7 +15,9 @@ class TokenizerSax {
 
   bool null() { return capturing() ? bad("null") : dom_.null(); }
   bool boolean(bool v) { return capturing() ? bad("a boolean") : dom_.boolean(v); }
-  bool number_integer(json::number_integer_t v) { return integer(v, [&] { return dom_.number_integer(v); }); }
+  bool number_integer(json::number_integer_t v) {
+    return integer(v, [&] { return dom_.number_integer(v); });
+  }
   bool number_unsigned(json::number_unsigned_t v) {
     return integer(static_cast<int64_t>(v), [&] { return dom_.number_unsigned(v); });
   }
@@ -127,9 +129,8 @@ class TokenizerSax {
   }
 
   [[noreturn]] bool bad(const std::string& what) {
-    std::string where = mode_ == Mode::kVocab
-                            ? "vocab[\"" + key_ + "\"]"
-                            : "merges[" + std::to_string(t_.merges.size()) + "]";
+    std::string where = mode_ == Mode::kVocab ? "vocab[\"" + key_ + "\"]"
+                                              : "merges[" + std::to_string(t_.merges.size()) + "]";
     throw ConfigError("model: " + where + " holds " + what + " where " +
                       (mode_ == Mode::kVocab ? "a token id" : "a merge") + " was expected");
   }

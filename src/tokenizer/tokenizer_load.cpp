@@ -95,8 +95,8 @@ std::vector<AddedToken> config_added_tokens(const json& cfg, const AddedVocabula
       if (missing(t.content)) out.push_back(t);
   }
   std::vector<std::string> specials;
-  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
-                          "cls_token", "mask_token"})
+  for (const char* key :
+       {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
     if (auto t = config_token(cfg, key)) specials.push_back(*t);
   if (auto a = cfg.find("additional_special_tokens"); a != cfg.end() && a->is_array())
     for (const auto& e : *a)
@@ -119,10 +119,10 @@ bool is_llama_class(const std::string& cls) {
 }
 
 void apply_config(const json& cfg, const json& post_processor, TokenizerState& s) {
-  std::string cls = cfg.is_object() && cfg.contains("tokenizer_class") &&
-                            cfg["tokenizer_class"].is_string()
-                        ? cfg["tokenizer_class"].get<std::string>()
-                        : "";
+  std::string cls =
+      cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
+          ? cfg["tokenizer_class"].get<std::string>()
+          : "";
   std::optional<std::string> bos, eos;
   if (cfg.is_object()) {
     bos = config_token(cfg, "bos_token");
