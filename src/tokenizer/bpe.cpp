@@ -154,6 +154,10 @@ void Bpe::encode_piece(std::string_view bytes, std::vector<int32_t>& out) const 
     out.push_back(byte_ids_[static_cast<uint8_t>(bytes[0])]);
     return;
   }
+  if (bytes.size() >= WordCache::kMaxWordBytes) {
+    merge_word(bytes, out);
+    return;
+  }
   if (cache_->get(bytes, out)) return;
   size_t before = out.size();
   merge_word(bytes, out);
