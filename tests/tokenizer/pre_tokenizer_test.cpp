@@ -47,6 +47,12 @@ TEST(Regex, WhitespaceIsOnigurumasWhiteSpace) {
             (std::vector<std::string>{"\x1C"}));
 }
 
+TEST(Regex, WordClassIsUnicode) {
+  EXPECT_EQ(matches("\\w+", "ab_1 \xC3\xA9-x\xE2\x80\x8Dy"),
+            (std::vector<std::string>{"ab_1", "\xC3\xA9", "x\xE2\x80\x8Dy"}));
+  EXPECT_EQ(matches("[^\\w]+", "a, b"), (std::vector<std::string>{", "}));
+}
+
 TEST(Regex, IteratesLikeOnig) {
   EXPECT_EQ(matches("\\s+", "   a   b   "), (std::vector<std::string>{"   ", "   ", "   "}));
   // Empty matches are reported, except right after the previous match.
