@@ -97,8 +97,8 @@ std::vector<int32_t> expand_image_tokens(const std::vector<int32_t>& ids, int32_
 }
 
 std::vector<int32_t> encode_deepseek_chat(const tokenizer::Tokenizer& tok,
-                                          const std::vector<ChatMessage>& messages,
-                                          size_t n_images, std::string_view system_prompt) {
+                                          const std::vector<ChatMessage>& messages, size_t n_images,
+                                          std::string_view system_prompt) {
   std::vector<int32_t> ids = tok.encode(render_deepseek_prompt(messages, system_prompt), true);
   std::optional<int32_t> image_id = tok.token_id(kImagePlaceholder);
   if (!image_id) {

@@ -48,8 +48,7 @@ std::vector<int32_t> expand_image_tokens(const std::vector<int32_t>& ids, int32_
 // placeholder id looked up by its token string (100015 for DeepSeek-VL). ConfigError if the
 // tokenizer has no <image_placeholder> token while images are given.
 std::vector<int32_t> encode_deepseek_chat(const tokenizer::Tokenizer& tok,
-                                          const std::vector<ChatMessage>& messages,
-                                          size_t n_images,
+                                          const std::vector<ChatMessage>& messages, size_t n_images,
                                           std::string_view system_prompt = kDeepSeekVlSystemPrompt);
 
 }  // namespace dsvl::runtime

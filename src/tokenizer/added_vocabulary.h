@@ -71,9 +71,9 @@ class AddedVocabulary {
   const std::vector<AddedToken>& tokens() const { return tokens_; }
 
  private:
-  std::vector<AddedToken> tokens_;                      // distinct tokens with final ids
+  std::vector<AddedToken> tokens_;                       // distinct tokens with final ids
   std::unordered_map<std::string, int32_t> by_content_;  // content -> id
-  std::unordered_map<int32_t, size_t> by_id_;           // id -> index in tokens_
+  std::unordered_map<int32_t, size_t> by_id_;            // id -> index in tokens_
   std::unordered_set<int32_t> special_ids_;
   TokenTrie raw_trie_, normalized_trie_;  // values index tokens_
   int32_t max_id_ = -1;

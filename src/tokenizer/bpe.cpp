@@ -29,28 +29,25 @@ void check_supported_options(const nlohmann::json& m) {
   }
 }
 
-// Reads "merges" as (left, right) token pairs: either "a b" strings (lines starting with
-// "#version" skipped, as in tokenizers' convert_merges_to_hashmap) or ["a", "b"] arrays.
-std::vector<std::pair<std::string, std::string>> read_merges(const nlohmann::json& m) {
-  const auto& merges = json_array(m, "merges", kWhat);
-  std::vector<std::pair<std::string, std::string>> out;
+// Splits "a b" merge lines (lines starting with "#version" are skipped, as in tokenizers'
+// convert_merges_to_hashmap). The views point into `merges`.
+std::vector<std::pair<std::string_view, std::string_view>> merge_pairs(
+    const std::vector<RawMerge>& merges) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
   out.reserve(merges.size());
   for (size_t k = 0; k < merges.size(); ++k) {
-    const auto& e = merges[k];
-    if (e.is_string()) {
-      const std::string& line = e.get_ref<const std::string&>();
-      if (line.rfind("#version", 0) == 0) continue;
-      size_t sp = line.find(' ');
-      if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
-        throw ConfigError("model: merges[" + std::to_string(k) + "] \"" + line +
-                          "\" is not two tokens separated by one space");
-      out.emplace_back(line.substr(0, sp), line.substr(sp + 1));
-    } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-      out.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
-    } else {
-      throw ConfigError("model: merges[" + std::to_string(k) + "] " + e.dump() +
-                        " is neither \"a b\" nor [\"a\", \"b\"]");
+    const RawMerge& e = merges[k];
+    if (!e.is_line) {
+      out.emplace_back(e.first, e.second);
+      continue;
     }
+    std::string_view line = e.first;
+    if (line.substr(0, 8) == "#version") continue;
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
+      throw ConfigError("model: merges[" + std::to_string(k) + "] \"" + e.first +
+                        "\" is not two tokens separated by one space");
+    out.emplace_back(line.substr(0, sp), line.substr(sp + 1));
   }
   return out;
 }
@@ -71,55 +68,61 @@ struct Candidate {
 
 }  // namespace
 
-Bpe Bpe::from_json(const nlohmann::json& m) {
+Bpe Bpe::from_json(const nlohmann::json& m, BpeTables tables) {
   if (!m.is_object()) throw ConfigError("\"model\" is missing or not an object");
   if (auto t = m.find("type"); t != m.end() && !(t->is_string() && t->get<std::string>() == "BPE"))
-    throw ConfigError("model type " + t->dump() +
-                      " is not supported (supported: BPE)");
+    throw ConfigError("model type " + t->dump() + " is not supported (supported: BPE)");
   check_supported_options(m);
+  if (!tables.has_vocab && !tables.has_merges) tables_from_dom(m, tables);
+  if (!tables.has_vocab) json_fail(kWhat, "vocab", "missing or not an object");
+  if (!tables.has_merges) json_fail(kWhat, "merges", "missing or not an array");
   Bpe bpe;
-  auto vit = m.find("vocab");
-  if (vit == m.end() || !vit->is_object()) json_fail(kWhat, "vocab", "missing or not an object");
-  bpe.vocab_.reserve(vit->size());
-  for (const auto& [token, id] : vit->items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-      throw ConfigError("model: vocab[\"" + token + "\"] = " + id.dump() +
+  bpe.vocab_.reserve(tables.vocab.size());
+  bpe.byte_vocab_.reserve(tables.vocab.size());
+  for (auto& [token, id64] : tables.vocab) {
+    if (id64 < 0 || id64 > INT32_MAX)
+      throw ConfigError("model: vocab[\"" + token + "\"] = " + std::to_string(id64) +
                         " is not a valid id");
-    auto i = id.get<int32_t>();
-    bpe.vocab_[token] = i;
-    bpe.vocab_r_[i] = token;
+    auto i = static_cast<int32_t>(id64);
+    if (auto bytes = byte_level::token_to_bytes(token)) bpe.byte_vocab_.insert_or_assign(*bytes, i);
+    if (static_cast<size_t>(i) >= bpe.tokens_.size())
+      bpe.tokens_.resize(std::max<size_t>(i + 1, 2 * bpe.tokens_.size()));
     bpe.max_id_ = std::max(bpe.max_id_, i);
-    if (auto bytes = byte_level::token_to_bytes(token)) bpe.byte_vocab_[*bytes] = i;
+    bpe.vocab_.insert_or_assign(token, i);
+    bpe.tokens_[i] = {std::move(token), true};
   }
+  bpe.tokens_.resize(static_cast<size_t>(bpe.max_id_ + 1));
   bpe.byte_ids_.assign(256, -1);
   for (int b = 0; b < 256; ++b) {
-    auto it = bpe.byte_vocab_.find(std::string(1, static_cast<char>(b)));
-    if (it != bpe.byte_vocab_.end()) bpe.byte_ids_[b] = it->second;
+    bpe.byte_ids_[b] = bpe.byte_vocab_.find(std::string(1, static_cast<char>(b)));
   }
 
-  auto merges = read_merges(m);
+  auto merges = merge_pairs(tables.merges);
   bpe.merges_.reserve(merges.size());
-  auto lookup = [&](const std::string& tok, size_t rank) {
-    auto it = bpe.vocab_.find(tok);
-    if (it == bpe.vocab_.end())
+  auto lookup = [&](std::string_view tok, size_t rank) {
+    int32_t id = bpe.vocab_.find(tok);
+    if (id < 0)
       throw ConfigError("model: merge " + std::to_string(rank) + " (\"" +
-                        merges[rank].first + "\" + \"" + merges[rank].second + "\"): token \"" +
-                        tok + "\" is not in the vocabulary");
-    return it->second;
+                        std::string(merges[rank].first) + "\" + \"" +
+                        std::string(merges[rank].second) + "\"): token \"" + std::string(tok) +
+                        "\" is not in the vocabulary");
+    return id;
   };
+  std::string joined;
   for (size_t r = 0; r < merges.size(); ++r) {
     const auto& [a, b] = merges[r];
+    joined.assign(a).append(b);
     // Checked in the reference's order: left, right, merged.
-    int32_t left = lookup(a, r), right = lookup(b, r), merged = lookup(a + b, r);
+    int32_t left = lookup(a, r), right = lookup(b, r), merged = lookup(joined, r);
     bpe.merges_.insert_or_assign(left, right, {static_cast<uint32_t>(r), merged});
   }
 
   if (auto u = m.find("unk_token"); u != m.end() && u->is_string()) {
-    auto it = bpe.vocab_.find(u->get<std::string>());
-    if (it == bpe.vocab_.end())
+    int32_t unk = bpe.vocab_.find(u->get<std::string>());
+    if (unk < 0)
       throw ConfigError("model: unk_token \"" + u->get<std::string>() +
                         "\" is not in the vocabulary");
-    bpe.unk_id_ = it->second;
+    bpe.unk_id_ = unk;
   }
   bpe.fuse_unk_ = json_bool(m, "fuse_unk", false, kWhat);
   bpe.ignore_merges_ = json_bool(m, "ignore_merges", false, kWhat);
@@ -128,28 +131,31 @@ Bpe Bpe::from_json(const nlohmann::json& m) {
 }
 
 std::optional<int32_t> Bpe::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
+  int32_t id = vocab_.find(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 const std::string* Bpe::id_to_token(int32_t id) const {
-  auto it = vocab_r_.find(id);
-  return it == vocab_r_.end() ? nullptr : &it->second;
+  if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || !tokens_[id].second) return nullptr;
+  return &tokens_[id].first;
 }
 
 void Bpe::encode_piece(std::string_view bytes, std::vector<int32_t>& out) const {
   if (bytes.empty()) return;
   if (ignore_merges_) {
     // A piece that is itself a token is taken whole (tokenize_with_cache in model.rs).
-    auto it = byte_vocab_.find(bytes);
-    if (it != byte_vocab_.end()) {
-      out.push_back(it->second);
+    if (int32_t id = byte_vocab_.find(bytes); id >= 0) {
+      out.push_back(id);
       return;
     }
   }
   if (bytes.size() == 1 && byte_ids_[static_cast<uint8_t>(bytes[0])] >= 0) {
     out.push_back(byte_ids_[static_cast<uint8_t>(bytes[0])]);
+    return;
+  }
+  if (bytes.size() >= WordCache::kMaxWordBytes) {
+    merge_word(bytes, out);
     return;
   }
   if (cache_->get(bytes, out)) return;

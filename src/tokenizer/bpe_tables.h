@@ -53,8 +53,38 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
 };
 
-// Byte strings -> id, looked up by string_view without allocating.
-using BytesToId = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+// Byte string -> id, open addressing over one arena of key bytes: the vocabularies have up
+// to 200k entries and node-based maps made loading and piece lookups cache-miss bound.
+class StringIdMap {
+ public:
+  void reserve(size_t n);
+  void insert_or_assign(std::string_view key, int32_t id);
+  // The id of `key`, or -1.
+  int32_t find(std::string_view key) const {
+    if (slots_.empty()) return -1;
+    uint64_t h = hash(key);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.hash == h && s.len == key.size() &&
+          std::string_view(arena_.data() + s.offset, s.len) == key)
+        return s.id;
+    }
+  }
+  size_t size() const { return count_; }
+  static uint64_t hash(std::string_view key);
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t offset = 0, len = 0;
+    int32_t id = -1;  // -1: empty
+  };
+  void grow();
+  std::string arena_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, count_ = 0;
+};
 
 // Cache of BPE results per piece, sharded so that concurrent encode calls rarely contend.
 // A shard that fills up is cleared (the reference stops inserting instead; results are

@@ -11,8 +11,8 @@ namespace dsvl::tokenizer {
 
 [[noreturn]] inline void json_fail(std::string_view what, std::string_view key,
                                    std::string_view problem) {
-  throw ConfigError("" + std::string(what) + ": key \"" + std::string(key) +
-                    "\" " + std::string(problem));
+  throw ConfigError("" + std::string(what) + ": key \"" + std::string(key) + "\" " +
+                    std::string(problem));
 }
 
 // The "type" field of a component object.

@@ -40,6 +40,19 @@ class RegexSplit final : public PreTokenizerStep {
     thread_local std::vector<Segment> segs;
     matches.clear();
     regex_.find_all(std::string_view(buf).substr(piece.begin, piece.size()), matches);
+    if (behavior_ == SplitBehavior::kIsolated) {
+      // Every segment is kept as it is, so matches and the gaps between them are the pieces.
+      uint32_t prev = piece.begin;
+      for (const auto& m : matches) {
+        auto b = piece.begin + static_cast<uint32_t>(m.begin);
+        auto e = piece.begin + static_cast<uint32_t>(m.end);
+        if (prev < b) out.push_back({prev, b});
+        if (b < e) out.push_back({b, e});
+        prev = e;
+      }
+      if (prev < piece.end) out.push_back({prev, piece.end});
+      return;
+    }
     segments_from_matches(piece, matches, invert_, segs);
     apply_split_behavior(segs, behavior_, out);
   }
@@ -82,7 +95,8 @@ class DigitsSplit final : public PreTokenizerStep {
 class ByteLevelSplit final : public PreTokenizerStep {
  public:
   ByteLevelSplit(bool add_prefix_space, bool use_regex)
-      : add_prefix_space_(add_prefix_space), regex_(use_regex ? new Regex(kGpt2Pattern) : nullptr) {}
+      : add_prefix_space_(add_prefix_space),
+        regex_(use_regex ? new Regex(kGpt2Pattern) : nullptr) {}
 
   void split(std::string& buf, Span piece, std::vector<Span>& out) const override {
     if (add_prefix_space_ && buf[piece.begin] != ' ') {
@@ -128,9 +142,9 @@ std::shared_ptr<PreTokenizerStep> parse_split(const nlohmann::json& j) {
   } else {
     json_fail("pre_tokenizer Split", "pattern", "has neither \"Regex\" nor \"String\"");
   }
-  return std::make_shared<RegexSplit>(pattern,
-                                      parse_behavior(json_string(j, "behavior", "pre_tokenizer Split")),
-                                      json_bool(j, "invert", false, "pre_tokenizer Split"));
+  return std::make_shared<RegexSplit>(
+      pattern, parse_behavior(json_string(j, "behavior", "pre_tokenizer Split")),
+      json_bool(j, "invert", false, "pre_tokenizer Split"));
 }
 
 }  // namespace
@@ -203,8 +217,7 @@ void PreTokenizer::add(const nlohmann::json& j) {
   if (type == "Split") {
     steps_.push_back(parse_split(j));
   } else if (type == "Digits") {
-    steps_.push_back(
-        std::make_shared<DigitsSplit>(json_bool(j, "individual_digits", false, what)));
+    steps_.push_back(std::make_shared<DigitsSplit>(json_bool(j, "individual_digits", false, what)));
   } else if (type == "ByteLevel") {
     steps_.push_back(std::make_shared<ByteLevelSplit>(json_bool(j, "add_prefix_space", true, what),
                                                       json_bool(j, "use_regex", true, what)));

@@ -45,12 +45,18 @@ size_t translate_escape(std::string_view p, size_t i, bool in_class, std::string
     return i + 2;
   };
   switch (c) {
-    case 's': return set(kSpaceSet, false);
-    case 'S': return set(kSpaceSet, true);
-    case 'w': return set(kWordSet, false);
-    case 'W': return set(kWordSet, true);
-    case 'h': return set(kHexSet, false);
-    case 'H': return set(kHexSet, true);
+    case 's':
+      return set(kSpaceSet, false);
+    case 'S':
+      return set(kSpaceSet, true);
+    case 'w':
+      return set(kWordSet, false);
+    case 'W':
+      return set(kWordSet, true);
+    case 'h':
+      return set(kHexSet, false);
+    case 'H':
+      return set(kHexSet, true);
     case 'u':
       if (i + 5 < p.size() && is_hex(p[i + 2]) && is_hex(p[i + 3]) && is_hex(p[i + 4]) &&
           is_hex(p[i + 5])) {
@@ -114,8 +120,7 @@ std::string onig_to_pcre2(std::string_view p) {
 std::string regex_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (std::string_view("\\^$.|?*+()[]{}-#&~ \t\n").find(c) != std::string_view::npos)
-      out += '\\';
+    if (std::string_view("\\^$.|?*+()[]{}-#&~ \t\n").find(c) != std::string_view::npos) out += '\\';
     out += c;
   }
   return out;
@@ -168,7 +173,8 @@ Regex::Regex(std::string_view pattern) : pattern_(pattern) {
                       translated + "\", offset " + std::to_string(err_off) +
                       "): " + pcre2_message(err));
   jit_ = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
-  code_ = std::shared_ptr<void>(code, [](void* c) { pcre2_code_free(static_cast<pcre2_code*>(c)); });
+  code_ =
+      std::shared_ptr<void>(code, [](void* c) { pcre2_code_free(static_cast<pcre2_code*>(c)); });
 }
 
 void Regex::find_all(std::string_view subject, std::vector<Match>& out) const {

@@ -31,7 +31,8 @@ class Tokenizer {
   // inconsistent content), naming the file and the component.
   static Tokenizer load(const std::string& model_dir_or_tokenizer_dir);
   // The same from JSON text (tokenizer_config may be empty); `origin` names it in errors.
-  static Tokenizer from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
+  static Tokenizer from_json(std::string_view tokenizer_json,
+                             std::string_view tokenizer_config_json,
                              const std::string& origin = "tokenizer.json");
 
   // Token ids of `text`. add_special_tokens: what transformers adds for
@@ -45,8 +46,8 @@ class Tokenizer {
 
   std::string token_text(int32_t id) const;                       // raw token string, "" if none
   std::optional<int32_t> token_id(std::string_view token) const;  // added tokens first, then BPE
-  int32_t bos_id() const;  // tokenizer_config bos_token; -1 if none
-  int32_t eos_id() const;  // tokenizer_config eos_token; -1 if none
+  int32_t bos_id() const;     // tokenizer_config bos_token; -1 if none
+  int32_t eos_id() const;     // tokenizer_config eos_token; -1 if none
   size_t vocab_size() const;  // highest token id + 1 (model vocabulary and added tokens)
   bool is_special(int32_t id) const;
 

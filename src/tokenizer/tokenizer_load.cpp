@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/json_load.h"
 #include "tokenizer/json_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_state.h"
@@ -94,8 +95,8 @@ std::vector<AddedToken> config_added_tokens(const json& cfg, const AddedVocabula
       if (missing(t.content)) out.push_back(t);
   }
   std::vector<std::string> specials;
-  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
-                          "cls_token", "mask_token"})
+  for (const char* key :
+       {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
     if (auto t = config_token(cfg, key)) specials.push_back(*t);
   if (auto a = cfg.find("additional_special_tokens"); a != cfg.end() && a->is_array())
     for (const auto& e : *a)
@@ -118,10 +119,10 @@ bool is_llama_class(const std::string& cls) {
 }
 
 void apply_config(const json& cfg, const json& post_processor, TokenizerState& s) {
-  std::string cls = cfg.is_object() && cfg.contains("tokenizer_class") &&
-                            cfg["tokenizer_class"].is_string()
-                        ? cfg["tokenizer_class"].get<std::string>()
-                        : "";
+  std::string cls =
+      cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
+          ? cfg["tokenizer_class"].get<std::string>()
+          : "";
   std::optional<std::string> bos, eos;
   if (cfg.is_object()) {
     bos = config_token(cfg, "bos_token");
@@ -149,14 +150,14 @@ void apply_config(const json& cfg, const json& post_processor, TokenizerState& s
   }
 }
 
-std::shared_ptr<TokenizerState> build(const json& j, const json& cfg) {
+std::shared_ptr<TokenizerState> build(const json& j, BpeTables tables, const json& cfg) {
   if (!j.is_object()) throw ConfigError("the top level is not a JSON object");
   auto s = std::make_shared<TokenizerState>();
   auto get = [&](const char* key) { return j.contains(key) ? j[key] : json(); };
   s->normalizer = Normalizer::from_json(get("normalizer"));
   s->pre_tokenizer = PreTokenizer::from_json(get("pre_tokenizer"));
   if (!j.contains("model")) throw ConfigError("key \"model\" is missing");
-  s->model = Bpe::from_json(j["model"]);
+  s->model = Bpe::from_json(j["model"], std::move(tables));
   parse_decoder(get("decoder"), *s);
 
   std::vector<AddedToken> tokens;
@@ -178,12 +179,13 @@ std::shared_ptr<TokenizerState> build(const json& j, const json& cfg) {
 
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json,
                                std::string_view tokenizer_config_json, const std::string& origin) {
-  json j = parse_json(tokenizer_json, origin);
-  json cfg;
-  if (!tokenizer_config_json.empty())
-    cfg = parse_json(tokenizer_config_json, origin + " (tokenizer_config.json)");
+  BpeTables tables;
+  json j, cfg;
   try {
-    return Tokenizer(build(j, cfg));
+    j = parse_tokenizer_json(tokenizer_json, origin, tables);
+    if (!tokenizer_config_json.empty())
+      cfg = parse_json(tokenizer_config_json, origin + " (tokenizer_config.json)");
+    return Tokenizer(build(j, std::move(tables), cfg));
   } catch (const ConfigError& e) {
     throw ConfigError(origin + ": " + e.what());
   }

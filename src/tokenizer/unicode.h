@@ -37,9 +37,7 @@ inline char32_t next_code_point(std::string_view s, size_t& i) {
 }
 
 // Byte length of the UTF-8 sequence that starts with lead byte c (1 for stray bytes).
-inline size_t utf8_len(unsigned char c) {
-  return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
+inline size_t utf8_len(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 
 void append_utf8(std::string& out, char32_t cp);
 

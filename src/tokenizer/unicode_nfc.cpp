@@ -165,9 +165,37 @@ std::string nfd(std::string_view s) { return to_utf8(canonical_decomposition(s))
 
 std::string nfc(std::string_view s) {
   if (is_nfc_quick(s)) return std::string(s);
-  std::vector<char32_t> cps = canonical_decomposition(s);
-  compose(cps);
-  return to_utf8(cps);
+  // Only the stretches around characters that NFC may change are normalized. A character
+  // with combining class 0 and NFC_Quick_Check=Yes never combines with what precedes it,
+  // so the text can be cut in front of it.
+  std::string out;
+  out.reserve(s.size());
+  size_t chunk = 0;
+  bool dirty = false;
+  auto flush = [&](size_t end) {
+    std::string_view part = s.substr(chunk, end - chunk);
+    if (!dirty) {
+      out += part;
+      return;
+    }
+    std::vector<char32_t> cps = canonical_decomposition(part);
+    compose(cps);
+    for (char32_t c : cps) append_utf8(out, c);
+  };
+  for (size_t i = 0; i < s.size();) {
+    size_t at = i;
+    char32_t cp = next_code_point(s, i);
+    bool safe = cp < kFirstNonzeroClass || (combining_class(cp) == 0 && !in_nfc_qc_no_maybe(cp));
+    if (!safe) {
+      dirty = true;
+    } else if (at > chunk) {
+      flush(at);
+      chunk = at;
+      dirty = false;
+    }
+  }
+  flush(s.size());
+  return out;
 }
 
 }  // namespace unicode

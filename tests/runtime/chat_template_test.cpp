@@ -15,16 +15,18 @@ using dsvl::runtime::ChatMessage;
 const std::string kSystem(dsvl::runtime::kDeepSeekVlSystemPrompt);
 
 std::vector<ChatMessage> two_images_two_turns() {
-  return {{"User", "<image_placeholder> is Figure 1.\n<image_placeholder> is Figure 2.\nWhich "
-                   "image is brighter?"},
+  return {{"User",
+           "<image_placeholder> is Figure 1.\n<image_placeholder> is Figure 2.\nWhich "
+           "image is brighter?"},
           {"Assistant", "The first."},
           {"User", "Why?"}};
 }
 
 TEST(ChatTemplate, RendersSpecExamples) {
-  EXPECT_EQ(dsvl::runtime::render_deepseek_prompt(
-                {{"user", "<image_placeholder>Describe each stage of this image."}}),
-            kSystem + "\n\nUser: <image_placeholder>Describe each stage of this image.\n\nAssistant:");
+  EXPECT_EQ(
+      dsvl::runtime::render_deepseek_prompt(
+          {{"user", "<image_placeholder>Describe each stage of this image."}}),
+      kSystem + "\n\nUser: <image_placeholder>Describe each stage of this image.\n\nAssistant:");
   EXPECT_EQ(dsvl::runtime::render_deepseek_prompt(two_images_two_turns()),
             kSystem +
                 "\n\nUser: <image_placeholder> is Figure 1.\n<image_placeholder> is Figure 2.\n"
@@ -66,14 +68,15 @@ TEST(ChatTemplate, TwoImagesTwoTurnsMatchOfficialProcessorIds) {
 
   // "{SYSTEM}\n\nUser: "
   const std::vector<int32_t> system_user = {
-      2054, 418,  245,  9394, 4706, 285,  10046, 20308, 13,  1257, 418,  2249, 276, 2579,
-      254,  7959, 3093, 344,  254,  2677, 4614,  11,    285, 4750, 254,  2677, 366, 245,
-      6265, 280,  9224, 1244, 3892, 4706, 13,    185,   185, 5726, 25,   207};
+      2054, 418,  245,  9394, 4706, 285,  10046, 20308, 13,  1257, 418, 2249, 276, 2579,
+      254,  7959, 3093, 344,  254,  2677, 4614,  11,    285, 4750, 254, 2677, 366, 245,
+      6265, 280,  9224, 1244, 3892, 4706, 13,    185,   185, 5726, 25,  207};
   const std::vector<int32_t> figure1 = {317, 7597, 207, 16, 13, 185};  // " is Figure 1.\n"
   // " is Figure 2.\nWhich image is brighter?\n\nAssistant: The first."
-  const std::vector<int32_t> figure2_answer = {317, 7597, 207, 17,    13, 185, 15526, 3324, 317,
-                                               34993, 30, 185, 185, 77398, 25, 429, 1022,  13};
-  const std::vector<int32_t> why = {5726, 25, 5903, 30, 185, 185, 77398, 25};  // "User: Why?\n\nAssistant:"
+  const std::vector<int32_t> figure2_answer = {317,   7597, 207, 17,  13,    185, 15526, 3324, 317,
+                                               34993, 30,   185, 185, 77398, 25,  429,   1022, 13};
+  const std::vector<int32_t> why = {5726, 25,  5903,  30,
+                                    185,  185, 77398, 25};  // "User: Why?\n\nAssistant:"
 
   std::vector<int32_t> want = {100000};  // BOS from add_bos_token
   auto add = [&](const std::vector<int32_t>& v) { want.insert(want.end(), v.begin(), v.end()); };

@@ -80,10 +80,10 @@ TEST(DeepSeekVl, TokenizeCommandWritesReferenceFormat) {
   std::string tmp = dsvl::test::temp_dir("tokcmd");
   std::ofstream(tmp + "/corpus.json") << corpus.dump();
   std::string out;
-  int rc = dsvl::test::run_command(dsvl::test::dsvl_binary() + " tokenize --tokenizer " + dir +
-                                       " --corpus " + tmp + "/corpus.json --out " + tmp +
-                                       "/out.json",
-                                   &out);
+  int rc =
+      dsvl::test::run_command(dsvl::test::dsvl_binary() + " tokenize --tokenizer " + dir +
+                                  " --corpus " + tmp + "/corpus.json --out " + tmp + "/out.json",
+                              &out);
   ASSERT_EQ(rc, 0) << out;
   json got = read_json(tmp + "/out.json")["entries"];
   ASSERT_EQ(got.size(), corpus.size());
@@ -93,9 +93,8 @@ TEST(DeepSeekVl, TokenizeCommandWritesReferenceFormat) {
       EXPECT_EQ(got[i][key], want[key]) << key << " of " << want["id"];
   }
   // The human view and a clear failure on a missing folder.
-  rc = dsvl::test::run_command(dsvl::test::dsvl_binary() + " tokenize --tokenizer " + dir +
-                                   " 'Hello world'",
-                               &out);
+  rc = dsvl::test::run_command(
+      dsvl::test::dsvl_binary() + " tokenize --tokenizer " + dir + " 'Hello world'", &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("100000 17464 1843"), std::string::npos) << out;
   rc = dsvl::test::run_command(dsvl::test::dsvl_binary() + " tokenize --tokenizer /nonexistent x",

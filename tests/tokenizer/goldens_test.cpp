@@ -37,14 +37,16 @@ TEST_P(GoldenTest, AllEntriesMatchReference) {
   const std::string name = GetParam();
   std::string dir = dsvl::test::shared_path("tokenizers/" + name);
   std::string golden = dsvl::test::shared_path("tokenizers/goldens/" + name + ".json");
-  if (dir.empty() || golden.empty()) GTEST_SKIP() << "../shared/tokenizers/" << name << " not found";
+  if (dir.empty() || golden.empty())
+    GTEST_SKIP() << "../shared/tokenizers/" << name << " not found";
   Tokenizer tok = Tokenizer::load(dir);
   json g = read_json(golden);
   size_t n = 0, bad = 0;
   for (const auto& e : g["entries"]) {
     ++n;
     const std::string text = e["text"].get<std::string>();
-    const std::string where = name + " entry " + e["id"].get<std::string>() + " " + json(text).dump();
+    const std::string where =
+        name + " entry " + e["id"].get<std::string>() + " " + json(text).dump();
     auto ids = tok.encode(text, false);
     auto ids_special = tok.encode(text, true);
     auto want_ids = e["ids"].get<std::vector<int32_t>>();

@@ -89,7 +89,10 @@ TEST(TokenizerMalformed, BadRegexAndFields) {
   expect_config_error(j, "Split behavior \"Sideways\" is unknown");
   j = dsvl::test::synthetic_tokenizer();
   j["model"]["vocab"]["ab"] = "x";
-  expect_config_error(j, "is not a valid id");
+  expect_config_error(j, "vocab[\"ab\"] holds a string where a token id was expected");
+  j = dsvl::test::synthetic_tokenizer();
+  j["model"]["vocab"]["ab"] = -3;
+  expect_config_error(j, "vocab[\"ab\"] = -3 is not a valid id");
   j = dsvl::test::synthetic_tokenizer();
   j.erase("model");
   expect_config_error(j, "\"model\" is missing");

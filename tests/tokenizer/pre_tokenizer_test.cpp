@@ -22,9 +22,11 @@ std::vector<std::string> matches(std::string_view pattern, std::string_view text
 }
 
 TEST(Regex, TranslatesOnigurumaClasses) {
-  EXPECT_EQ(onig_to_pcre2("a\\sb"), "a[" + std::string(
-      "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
-      "\\x{202F}\\x{205F}\\x{3000}") + "]b");
+  EXPECT_EQ(onig_to_pcre2("a\\sb"), "a[" +
+                                        std::string("\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{"
+                                                    "1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
+                                                    "\\x{202F}\\x{205F}\\x{3000}") +
+                                        "]b");
   EXPECT_EQ(onig_to_pcre2("\\u00e9\\p{L}"), "\\x{00e9}\\p{L}");
   EXPECT_EQ(onig_to_pcre2("[\\h]"), "[0-9a-fA-F]");
   EXPECT_THROW(onig_to_pcre2("[a[b]]"), dsvl::ConfigError);
@@ -34,10 +36,21 @@ TEST(Regex, TranslatesOnigurumaClasses) {
 
 TEST(Regex, WhitespaceIsOnigurumasWhiteSpace) {
   // U+0085, U+00A0 and U+3000 are \s; U+180E, U+200B, U+FEFF and U+001C are not.
-  EXPECT_EQ(matches("\\s+", "a\xC2\x85\xC2\xA0\xE3\x80\x80" "b"),
+  EXPECT_EQ(matches("\\s+",
+                    "a\xC2\x85\xC2\xA0\xE3\x80\x80"
+                    "b"),
             (std::vector<std::string>{"\xC2\x85\xC2\xA0\xE3\x80\x80"}));
   EXPECT_TRUE(matches("\\s", "\xE1\xA0\x8E\xE2\x80\x8B\xEF\xBB\xBF\x1C").empty());
-  EXPECT_EQ(matches("[^\\s\\p{L}]+", "a \x1C" "b"), (std::vector<std::string>{"\x1C"}));
+  EXPECT_EQ(matches("[^\\s\\p{L}]+",
+                    "a \x1C"
+                    "b"),
+            (std::vector<std::string>{"\x1C"}));
+}
+
+TEST(Regex, WordClassIsUnicode) {
+  EXPECT_EQ(matches("\\w+", "ab_1 \xC3\xA9-x\xE2\x80\x8Dy"),
+            (std::vector<std::string>{"ab_1", "\xC3\xA9", "x\xE2\x80\x8Dy"}));
+  EXPECT_EQ(matches("[^\\w]+", "a, b"), (std::vector<std::string>{", "}));
 }
 
 TEST(Regex, IteratesLikeOnig) {
@@ -107,10 +120,10 @@ TEST(PreTokenizer, ByteLevelPrefixSpaceAndGpt2Regex) {
 }
 
 TEST(PreTokenizer, ByteLevelMustComeLast) {
-  EXPECT_THROW(PreTokenizer::from_json(
-                   {{"type", "Sequence"},
-                    {"pretokenizers", {{{"type", "ByteLevel"}}, {{"type", "Digits"}}}}}),
-               dsvl::ConfigError);
+  EXPECT_THROW(
+      PreTokenizer::from_json({{"type", "Sequence"},
+                               {"pretokenizers", {{{"type", "ByteLevel"}}, {{"type", "Digits"}}}}}),
+      dsvl::ConfigError);
 }
 
 }  // namespace

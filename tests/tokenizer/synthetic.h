@@ -38,8 +38,8 @@ inline nlohmann::json synthetic_tokenizer() {
   merge("cc", "c");
   auto added = [](int id, const char* content, bool special, bool normalized, bool lstrip,
                   bool rstrip, bool single_word) {
-    return json{{"id", id},         {"content", content}, {"single_word", single_word},
-                {"lstrip", lstrip}, {"rstrip", rstrip},   {"normalized", normalized},
+    return json{{"id", id},          {"content", content}, {"single_word", single_word},
+                {"lstrip", lstrip},  {"rstrip", rstrip},   {"normalized", normalized},
                 {"special", special}};
   };
   json j;
@@ -50,22 +50,25 @@ inline nlohmann::json synthetic_tokenizer() {
                        added(265, "word", false, true, false, false, true),
                        added(266, "[LR]", true, false, true, true, false)};
   j["normalizer"] = nullptr;
-  j["pre_tokenizer"] = {
-      {"type", "Sequence"},
-      {"pretokenizers",
-       {{{"type", "Digits"}, {"individual_digits", false}},
-        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
-         {"use_regex", true}}}}};
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers",
+                         {{{"type", "Digits"}, {"individual_digits", false}},
+                          {{"type", "ByteLevel"},
+                           {"add_prefix_space", false},
+                           {"trim_offsets", true},
+                           {"use_regex", true}}}}};
   j["post_processor"] = {
       {"type", "TemplateProcessing"},
       {"single",
        {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
         {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
       {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {262}}, {"tokens", {"<s>"}}}}}}};
-  j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+  j["decoder"] = {{"type", "ByteLevel"},
+                  {"add_prefix_space", true},
+                  {"trim_offsets", true},
                   {"use_regex", true}};
-  j["model"] = {{"type", "BPE"},      {"dropout", nullptr},  {"unk_token", nullptr},
-                {"fuse_unk", false},  {"byte_fallback", false}, {"vocab", vocab},
+  j["model"] = {{"type", "BPE"},     {"dropout", nullptr},     {"unk_token", nullptr},
+                {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
                 {"merges", merges}};
   return j;
 }

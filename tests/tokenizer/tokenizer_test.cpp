@@ -17,27 +17,31 @@ Tokenizer synthetic() { return Tokenizer::from_json(dsvl::test::synthetic_tokeni
 
 struct Case {
   const char* text;
-  Ids ids;                    // add_special_tokens = false
-  const char* decoded_skip;   // decode(ids with <s>, skip_special_tokens = true)
+  Ids ids;                   // add_special_tokens = false
+  const char* decoded_skip;  // decode(ids with <s>, skip_special_tokens = true)
 };
 
 TEST(Tokenizer, SyntheticMatchesReference) {
   Tokenizer tok = synthetic();
   const Case cases[] = {
       {"abc ab<s>a", {257, 32, 256, 262, 97}, "abc aba"},
-      {"x  [L] y", {120, 263, 32, 121}, "x y"},                  // lstrip eats "  "
-      {"x [R]  y", {120, 32, 264, 121}, "x [R]y"},               // rstrip eats "  "
-      {"a word b", {97, 32, 265, 32, 98}, "a word b"},           // single word
-      {"awordb", {97, 119, 111, 114, 100, 98}, "awordb"},        // not a single word
+      {"x  [L] y", {120, 263, 32, 121}, "x y"},            // lstrip eats "  "
+      {"x [R]  y", {120, 32, 264, 121}, "x [R]y"},         // rstrip eats "  "
+      {"a word b", {97, 32, 265, 32, 98}, "a word b"},     // single word
+      {"awordb", {97, 119, 111, 114, 100, 98}, "awordb"},  // not a single word
       {"word", {265}, "word"},
       {"[L][L]", {263, 263}, ""},
       {"a  [LR]  b", {97, 266, 98}, "ab"},
-      {"ccccc abcc", {260, 261, 32, 257, 99}, "ccccc abcc"},     // merge order
+      {"ccccc abcc", {260, 261, 32, 257, 99}, "ccccc abcc"},  // merge order
       {"x12345y 67", {120, 49, 50, 51, 52, 53, 121, 32, 54, 55}, "x12345y 67"},
       {" [R]\t[L]", {32, 264, 263}, " [R]"},
       {"wordword", {119, 111, 114, 100, 119, 111, 114, 100}, "wordword"},
       {"\xC3\xA9 word,", {195, 169, 32, 265, 44}, "\xC3\xA9 word,"},
-      {"ab\xC3\xA9" "c", {256, 195, 169, 99}, "ab\xC3\xA9" "c"},
+      {"ab\xC3\xA9"
+       "c",
+       {256, 195, 169, 99},
+       "ab\xC3\xA9"
+       "c"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(tok.encode(c.text, false), c.ids) << c.text;
@@ -65,7 +69,9 @@ TEST(Tokenizer, VocabularyAccessors) {
 TEST(Tokenizer, DecodeSkipsUnknownIdsAndRepairsBytes) {
   Tokenizer tok = synthetic();
   // 0xC3 alone is a broken sequence: one U+FFFD, as from_utf8_lossy.
-  EXPECT_EQ(tok.decode({97, 195, 98}, false), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(tok.decode({97, 195, 98}, false),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(tok.decode({97, -5, 5000, 98}, false), "ab");
   EXPECT_EQ(tok.decode({}, false), "");
   EXPECT_EQ(tok.decode({262, 97}, false), "<s>a");
@@ -74,7 +80,12 @@ TEST(Tokenizer, DecodeSkipsUnknownIdsAndRepairsBytes) {
 TEST(Tokenizer, InvalidUtf8InputIsReadAsReplacementCharacter) {
   Tokenizer tok = synthetic();
   // "a\xFFb" encodes like "a\uFFFDb".
-  EXPECT_EQ(tok.encode("a\xFF" "b", false), tok.encode("a\xEF\xBF\xBD" "b", false));
+  EXPECT_EQ(tok.encode("a\xFF"
+                       "b",
+                       false),
+            tok.encode("a\xEF\xBF\xBD"
+                       "b",
+                       false));
 }
 
 TEST(Tokenizer, LlamaConfigAddsBosAndEos) {
@@ -105,8 +116,8 @@ TEST(Tokenizer, StreamDecoderNeverSplitsCharacters) {
   std::vector<std::string> parts;
   for (int32_t id : ids) parts.push_back(d.push(id));
   parts.push_back(d.finish());
-  EXPECT_EQ(parts, (std::vector<std::string>{"a", "", "\xC3\xA9", "", "", "\xE2\x82\xAC", "",
-                                              "b", ""}));
+  EXPECT_EQ(parts,
+            (std::vector<std::string>{"a", "", "\xC3\xA9", "", "", "\xE2\x82\xAC", "", "b", ""}));
   // A sequence left unfinished comes out as U+FFFD at the end, as in decode().
   dsvl::tokenizer::StreamDecoder d2(tok, false);
   EXPECT_EQ(d2.push(226), "");

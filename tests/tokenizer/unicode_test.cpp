@@ -14,12 +14,16 @@ const std::string kFffd = "\xEF\xBF\xBD";
 TEST(Unicode, LossyDecodeUsesMaximalSubparts) {
   // Each case: bytes -> Rust String::from_utf8_lossy.
   EXPECT_EQ(u::utf8_lossy("plain \xC3\xA9"), "plain \xC3\xA9");
-  EXPECT_EQ(u::utf8_lossy("a\x80" "b"), "a" + kFffd + "b");
-  EXPECT_EQ(u::utf8_lossy("\xE0\x80"), kFffd + kFffd);                 // E0 needs A0..BF
-  EXPECT_EQ(u::utf8_lossy("\xF0\x9F\x98"), kFffd);                     // truncated 4-byte
-  EXPECT_EQ(u::utf8_lossy("\xF0\x9F\x98" "a"), kFffd + "a");
-  EXPECT_EQ(u::utf8_lossy("\xED\xA0\x80"), kFffd + kFffd + kFffd);     // surrogate
-  EXPECT_EQ(u::utf8_lossy("\xC0\xAF"), kFffd + kFffd);                 // overlong
+  EXPECT_EQ(u::utf8_lossy("a\x80"
+                          "b"),
+            "a" + kFffd + "b");
+  EXPECT_EQ(u::utf8_lossy("\xE0\x80"), kFffd + kFffd);  // E0 needs A0..BF
+  EXPECT_EQ(u::utf8_lossy("\xF0\x9F\x98"), kFffd);      // truncated 4-byte
+  EXPECT_EQ(u::utf8_lossy("\xF0\x9F\x98"
+                          "a"),
+            kFffd + "a");
+  EXPECT_EQ(u::utf8_lossy("\xED\xA0\x80"), kFffd + kFffd + kFffd);              // surrogate
+  EXPECT_EQ(u::utf8_lossy("\xC0\xAF"), kFffd + kFffd);                          // overlong
   EXPECT_EQ(u::utf8_lossy("\xF4\x90\x80\x80"), kFffd + kFffd + kFffd + kFffd);  // > U+10FFFF
   EXPECT_EQ(u::utf8_lossy("\xFC"), kFffd);
   EXPECT_EQ(u::valid_utf8_prefix("abcdefgh\xC3\xA9z\xFF"), 11u);
@@ -41,21 +45,23 @@ TEST(Unicode, PropertiesFollowRustAndOniguruma) {
     EXPECT_FALSE(u::is_white_space(c)) << std::hex << static_cast<uint32_t>(c);
   for (char32_t c : {0x30, 0xBD, 0x2460, 0x216B, 0x0663, 0xFF13})
     EXPECT_TRUE(u::is_numeric(c)) << std::hex << static_cast<uint32_t>(c);
-  for (char32_t c : {0x41, 0x2E, 0x3007 - 1}) EXPECT_FALSE(u::is_numeric(c)) << std::hex << static_cast<uint32_t>(c);
+  for (char32_t c : {0x41, 0x2E, 0x3007 - 1})
+    EXPECT_FALSE(u::is_numeric(c)) << std::hex << static_cast<uint32_t>(c);
   for (char32_t c : {0x5F, 0xE9, 0x200D, 0x0301, 0x4E00, 0x0663})
     EXPECT_TRUE(u::is_word_char(c)) << std::hex << static_cast<uint32_t>(c);
-  for (char32_t c : {0x2D, 0x20, 0x3002}) EXPECT_FALSE(u::is_word_char(c)) << std::hex << static_cast<uint32_t>(c);
+  for (char32_t c : {0x2D, 0x20, 0x3002})
+    EXPECT_FALSE(u::is_word_char(c)) << std::hex << static_cast<uint32_t>(c);
 }
 
 TEST(Unicode, NfcAndNfdHandPickedCases) {
-  EXPECT_EQ(u::nfc("e\xCC\x81"), "\xC3\xA9");                            // e + U+0301 -> é
+  EXPECT_EQ(u::nfc("e\xCC\x81"), "\xC3\xA9");  // e + U+0301 -> é
   EXPECT_EQ(u::nfd("\xC3\xA9"), "e\xCC\x81");
-  EXPECT_EQ(u::nfc("\xE1\xB8\x8B\xCC\xA3"), "\xE1\xB8\x8D\xCC\x87");     // reordering
+  EXPECT_EQ(u::nfc("\xE1\xB8\x8B\xCC\xA3"), "\xE1\xB8\x8D\xCC\x87");          // reordering
   EXPECT_EQ(u::nfc("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"), "\xEA\xB0\x81");  // Hangul LVT
-  EXPECT_EQ(u::nfc("\xE2\x84\xAB"), "\xC3\x85");                         // Angstrom sign
-  EXPECT_EQ(u::nfc("\xE0\xA5\x98"), "\xE0\xA4\x95\xE0\xA4\xBC");         // excluded U+0958
+  EXPECT_EQ(u::nfc("\xE2\x84\xAB"), "\xC3\x85");                              // Angstrom sign
+  EXPECT_EQ(u::nfc("\xE0\xA5\x98"), "\xE0\xA4\x95\xE0\xA4\xBC");              // excluded U+0958
   EXPECT_EQ(u::nfc("plain ascii"), "plain ascii");
-  EXPECT_TRUE(u::is_nfc_quick("\xE4\xB8\xAD\xE6\x96\x87"));              // CJK
+  EXPECT_TRUE(u::is_nfc_quick("\xE4\xB8\xAD\xE6\x96\x87"));  // CJK
   EXPECT_FALSE(u::is_nfc_quick("e\xCC\x81"));
 }
 
