@@ -12,7 +12,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev            # tests and benchmarks
   nlohmann-json3-dev libpcre2-dev                       # JSON configs, tokenizer regexes
   libpng-dev libjpeg-dev libwebp-dev libgif-dev         # image decoders
-  tmux                                                  # keeps long runs (dsvl serve) in a terminal
+  libcpp-httplib-dev                                    # dsvl serve
+  unicode-data                                          # NFC conformance test data (tokenizer)
+  tmux                                                  # drives `dsvl chat` in its interactive test
 )
 
 SUDO=()
