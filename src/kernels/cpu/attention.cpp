@@ -26,27 +26,31 @@ constexpr int64_t kBlockRows = 16;
 template <int MR, int NV>
 void nn_tile(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
              int64_t K, __mmask16 tail) {
+  // Fully unrolled so the MR×NV accumulators stay in registers (without the pragmas GCC 12
+  // spills them to the stack on every k step, at a third of the FMA rate).
   __m512 acc[MR][NV];
+#pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     __m512 b[NV];
-    for (int v = 0; v < NV; ++v)
-      b[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, B + k * ldb + 16 * v)
-                         : _mm512_loadu_ps(B + k * ldb + 16 * v);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV - 1; ++v) b[v] = _mm512_loadu_ps(B + k * ldb + 16 * v);
+    b[NV - 1] = _mm512_maskz_loadu_ps(tail, B + k * ldb + 16 * (NV - 1));
+#pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
       const __m512 a = _mm512_set1_ps(A[r * lda + k]);
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
     }
   }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) {
-      float* c = C + r * ldc + 16 * v;
-      if (v == NV - 1)
-        _mm512_mask_storeu_ps(c, tail, acc[r][v]);
-      else
-        _mm512_storeu_ps(c, acc[r][v]);
-    }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(C + r * ldc + 16 * v, acc[r][v]);
+    _mm512_mask_storeu_ps(C + r * ldc + 16 * (NV - 1), tail, acc[r][NV - 1]);
+  }
 }
 
 template <int MR>
