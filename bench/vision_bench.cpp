@@ -70,8 +70,8 @@ class Arena {
 double process_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec) +
-         double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec);
+  return double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec) + double(u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_stime.tv_usec);
 }
 
 double siglip_gflop(const io::SiglipConfig& c) {
@@ -208,8 +208,7 @@ void BM_SamB1024(benchmark::State& state, DType dtype) {
     sam::forward(w, c, img.data(), out.data(), s, nullptr);
     benchmark::DoNotOptimize(out.data());
   }
-  report(state, sam_gflop(c), s.bytes() + out.size() * sizeof(float),
-         process_cpu_seconds() - cpu0);
+  report(state, sam_gflop(c), s.bytes() + out.size() * sizeof(float), process_cpu_seconds() - cpu0);
   state.counters["peak_frac"] = benchmark::Counter(
       sam_gflop(c) / kPeakGflops * double(state.iterations()), benchmark::Counter::kIsRate);
 }
