@@ -18,51 +18,84 @@
 namespace dsvl::kernels {
 namespace {
 
-// Query rows per block: the [kBlockRows, n_k] score block stays in L2 (16 × 4096 × 4 = 256 KB).
-constexpr int64_t kBlockRows = 16;
-
 #if defined(__AVX512F__)
-// Tile of MR rows × NV·16 columns; the last 16-column vector is masked by `tail`.
+// Register tile: kMR rows × 32 columns of C in 28 zmm accumulators. Per k step it loads two
+// B vectors and broadcasts kMR A values: 28 FMAs per 16 loads, and only 128 bytes of B per
+// 14 FMA cycles, so B may stream from L2 (a 4×64 tile needs 256 bytes per 8 cycles and stalls
+// on L2 bandwidth at about half the FMA peak).
+constexpr int kMR = 14;
+
+// C[MR, NV·16] = A[MR, K]·B[K, NV·16]; the last 16-column vector is masked by `tail`.
 template <int MR, int NV>
 void nn_tile(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
              int64_t K, __mmask16 tail) {
+  // Fully unrolled so the accumulators stay in registers (without the pragmas GCC 12 spills
+  // them to the stack on every k step).
   __m512 acc[MR][NV];
+#pragma GCC unroll 14
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     __m512 b[NV];
-    for (int v = 0; v < NV; ++v)
-      b[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, B + k * ldb + 16 * v)
-                         : _mm512_loadu_ps(B + k * ldb + 16 * v);
+    if constexpr (NV == 2) b[0] = _mm512_loadu_ps(B + k * ldb);
+    b[NV - 1] = _mm512_maskz_loadu_ps(tail, B + k * ldb + 16 * (NV - 1));
+#pragma GCC unroll 14
     for (int r = 0; r < MR; ++r) {
       const __m512 a = _mm512_set1_ps(A[r * lda + k]);
+#pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
     }
   }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) {
-      float* c = C + r * ldc + 16 * v;
-      if (v == NV - 1)
-        _mm512_mask_storeu_ps(c, tail, acc[r][v]);
-      else
-        _mm512_storeu_ps(c, acc[r][v]);
-    }
-}
-
-template <int MR>
-void nn_tile_cols(int nv, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                  int64_t ldc, int64_t K, __mmask16 tail) {
-  switch (nv) {
-    case 1:
-      return nn_tile<MR, 1>(A, lda, B, ldb, C, ldc, K, tail);
-    case 2:
-      return nn_tile<MR, 2>(A, lda, B, ldb, C, ldc, K, tail);
-    case 3:
-      return nn_tile<MR, 3>(A, lda, B, ldb, C, ldc, K, tail);
-    default:
-      return nn_tile<MR, 4>(A, lda, B, ldb, C, ldc, K, tail);
+#pragma GCC unroll 14
+  for (int r = 0; r < MR; ++r) {
+    if constexpr (NV == 2) _mm512_storeu_ps(C + r * ldc, acc[r][0]);
+    _mm512_mask_storeu_ps(C + r * ldc + 16 * (NV - 1), tail, acc[r][NV - 1]);
   }
 }
+
+template <int NV>
+void nn_tile_rows(int mr, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                  int64_t ldc, int64_t K, __mmask16 tail) {
+  switch (mr) {
+    case 1:
+      return nn_tile<1, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 2:
+      return nn_tile<2, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 3:
+      return nn_tile<3, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 4:
+      return nn_tile<4, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 5:
+      return nn_tile<5, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 6:
+      return nn_tile<6, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 7:
+      return nn_tile<7, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 8:
+      return nn_tile<8, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 9:
+      return nn_tile<9, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 10:
+      return nn_tile<10, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 11:
+      return nn_tile<11, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 12:
+      return nn_tile<12, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 13:
+      return nn_tile<13, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    default:
+      return nn_tile<kMR, NV>(A, lda, B, ldb, C, ldc, K, tail);
+  }
+}
+#endif
+
+// Query rows per block: one register tile of rows; the [kBlockRows, n_k] score block stays in
+// L2 (14 × 4096 × 4 = 224 KB).
+#if defined(__AVX512F__)
+constexpr int64_t kBlockRows = kMR;
+#else
+constexpr int64_t kBlockRows = 16;
 #endif
 
 }  // namespace
@@ -70,29 +103,16 @@ void nn_tile_cols(int nv, const float* A, int64_t lda, const float* B, int64_t l
 void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
              int64_t M, int64_t N, int64_t K) {
 #if defined(__AVX512F__)
-  // Column panels of 64 outermost so the B panel (K × 64) is reused by every row tile.
-  for (int64_t j = 0; j < N; j += 64) {
-    const int64_t nc = std::min<int64_t>(64, N - j);
-    const int nv = int((nc + 15) / 16);
-    const int64_t rem = nc - 16 * (nv - 1);
+  for (int64_t j = 0; j < N; j += 32) {
+    const int64_t nc = std::min<int64_t>(32, N - j);
+    const int64_t rem = nc > 16 ? nc - 16 : nc;
     const __mmask16 tail = rem == 16 ? __mmask16(0xffff) : __mmask16((1u << rem) - 1);
-    for (int64_t i = 0; i < M; i += 4) {
-      const float* a = A + i * lda;
-      float* c = C + i * ldc + j;
-      switch (std::min<int64_t>(4, M - i)) {
-        case 1:
-          nn_tile_cols<1>(nv, a, lda, B + j, ldb, c, ldc, K, tail);
-          break;
-        case 2:
-          nn_tile_cols<2>(nv, a, lda, B + j, ldb, c, ldc, K, tail);
-          break;
-        case 3:
-          nn_tile_cols<3>(nv, a, lda, B + j, ldb, c, ldc, K, tail);
-          break;
-        default:
-          nn_tile_cols<4>(nv, a, lda, B + j, ldb, c, ldc, K, tail);
-          break;
-      }
+    for (int64_t i = 0; i < M; i += kMR) {
+      const int mr = int(std::min<int64_t>(kMR, M - i));
+      if (nc > 16)
+        nn_tile_rows<2>(mr, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K, tail);
+      else
+        nn_tile_rows<1>(mr, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K, tail);
     }
   }
 #else
@@ -108,25 +128,25 @@ void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
 #endif
 }
 
-// Row stride of the transposed keys: n_k rounded up to a multiple of 16 plus 16 floats, so
-// that consecutive rows of kᵀ do not fall on the same L1 set (a stride of 4096 floats = 16 KB
-// would make the 64 rows read by each q·kᵀ tile thrash one set).
-int64_t kt_stride(int64_t n_k) { return (n_k + 15) / 16 * 16 + 16; }
+// Row stride of the transposed keys and of the score block: n_k rounded up to a multiple of
+// 16 plus 16 floats, so that consecutive rows do not fall on the same L1 set (a stride of 4096
+// floats = 16 KB would make the rows touched by one register tile thrash a single set).
+int64_t padded_stride(int64_t n_k) { return (n_k + 15) / 16 * 16 + 16; }
 
 int64_t attention_scratch_floats(int64_t n_k, int64_t d) {
-  return d * kt_stride(n_k) + n_k * d + kBlockRows * d + kBlockRows * n_k;
+  return d * padded_stride(n_k) + n_k * d + kBlockRows * d + kBlockRows * padded_stride(n_k);
 }
 
 void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                     int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
                     const GridBias* bias, float* o, int64_t ldo, float* scratch) {
-  const int64_t ldkt = kt_stride(n_k);
-  float* kT = scratch;             // [d, ldkt]: keys transposed so q·kᵀ is an NN product
-  float* vc = kT + d * ldkt;       // [n_k, d]: values packed contiguously (streamed by P·v)
+  const int64_t ld = padded_stride(n_k);
+  float* kT = scratch;             // [d, ld]: keys transposed so q·kᵀ is an NN product
+  float* vc = kT + d * ld;         // [n_k, d]: values packed contiguously (streamed by P·v)
   float* qs = vc + n_k * d;        // [kBlockRows, d]: scaled queries of the block
-  float* s = qs + kBlockRows * d;  // [kBlockRows, n_k]: scores, then probabilities
+  float* s = qs + kBlockRows * d;  // [kBlockRows, ld]: scores, then probabilities
   for (int64_t j = 0; j < n_k; ++j) {
-    for (int64_t c = 0; c < d; ++c) kT[c * ldkt + j] = k[j * ldk + c];
+    for (int64_t c = 0; c < d; ++c) kT[c * ld + j] = k[j * ldk + c];
     for (int64_t c = 0; c < d; ++c) vc[j * d + c] = v[j * ldv + c];
   }
 
@@ -134,9 +154,9 @@ void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, co
     const int64_t bq = std::min(kBlockRows, n_q - i0);
     for (int64_t r = 0; r < bq; ++r)
       for (int64_t c = 0; c < d; ++c) qs[r * d + c] = q[(i0 + r) * ldq + c] * scale;
-    gemm_nn(qs, d, kT, ldkt, s, n_k, bq, n_k, d);
+    gemm_nn(qs, d, kT, ld, s, ld, bq, n_k, d);
     for (int64_t r = 0; r < bq; ++r) {
-      float* row = s + r * n_k;
+      float* row = s + r * ld;
       if (bias) {
         const float* rh = bias->rel_h + (i0 + r) * bias->kh;
         const float* rw = bias->rel_w + (i0 + r) * bias->kw;
@@ -148,7 +168,7 @@ void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, co
       }
       softmax_row(row, n_k);
     }
-    gemm_nn(s, n_k, vc, d, o + i0 * ldo, ldo, bq, d, n_k);
+    gemm_nn(s, ld, vc, d, o + i0 * ldo, ldo, bq, d, n_k);
   }
 }
 
