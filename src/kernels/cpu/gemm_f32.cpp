@@ -35,6 +35,12 @@ struct F32Kernel {
   // C[mr ≤ kMR, nr ≤ 32] = (load_c ? C : 0) + bias + Ap·Bp over kc.
   static void micro(int kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int mr, int nr,
                     const float* bias, bool load_c) {
+    // The C tile is read at the end; start fetching it now so the misses overlap the FMAs.
+    if (load_c)
+      for (int i = 0; i < mr; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + 16), _MM_HINT_T0);
+      }
     __m512 c0[kMR], c1[kMR];
     for (int i = 0; i < kMR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
     for (int k = 0; k < kc; ++k) {
