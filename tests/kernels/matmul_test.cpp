@@ -16,9 +16,10 @@ using test::Case;
 // float32 summation-order error relative to Σ|x·w| (measured max here is about 1e-7).
 constexpr double kRelF32 = 2e-6;
 
-const Case kCases[] = {{1, 1, 1},     {1, 7, 63},      {7, 63, 5},   {5, 4097, 9},  {8, 63, 70},
-                       {9, 7, 33},    {33, 100, 70},   {4, 16, 4},   {63, 257, 63}, {15, 4097, 40},
-                       {100, 64, 96}, {2, 1000, 4097}, {29, 513, 65}};
+const Case kCases[] = {{1, 1, 1},     {1, 7, 63},     {7, 63, 5},    {5, 4097, 9},
+                       {8, 63, 70},   {9, 7, 33},     {33, 100, 70}, {4, 16, 4},
+                       {63, 257, 63}, {15, 4097, 40}, {100, 64, 96}, {2, 1000, 4097},
+                       {29, 513, 65}, {20, 1030, 530}};
 
 TEST(Matmul, LinearMatchesReferenceAllDtypesOddSizes) {
   std::mt19937 rng(7);

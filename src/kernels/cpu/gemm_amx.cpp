@@ -85,8 +85,8 @@ void store_block(const float* tmp, int mr, int nr, float* C, int64_t ldc, const 
   }
 }
 
-void amx_range(const uint16_t* Abf, int64_t Kp, const BMatrix& B, float* C, int64_t ldc,
-               const Range2D& r, int64_t K, const Epilogue& ep) {
+void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix& B, float* C,
+               int64_t ldc, const Range2D& r, int64_t K, const Epilogue& ep) {
   const int64_t panel = Kp * kNR;  // bf16 elements per packed panel
   const int64_t group = std::clamp<int64_t>(kBlockBytes / (panel * 2), 1, 16);
   thread_local std::vector<uint16_t> bbuf;
@@ -105,7 +105,7 @@ void amx_range(const uint16_t* Abf, int64_t Kp, const BMatrix& B, float* C, int6
     for (int64_t i0 = r.m0; i0 < r.m1; i0 += 32) {
       const int mr = int(std::min<int64_t>(32, r.m1 - i0));
       for (int64_t j = jc; j < jn; j += kNR) {
-        tile_block(Abf + i0 * Kp, Kp, Bp + (j - jc) / kNR * panel, Kp, tmp);
+        tile_block(Abf + i0 * ldA, ldA, Bp + (j - jc) / kNR * panel, Kp, tmp);
         store_block(tmp, mr, int(std::min<int64_t>(kNR, jn - j)), C + i0 * ldc + j, ldc,
                     ep.bias ? ep.bias + j : nullptr, ep.accumulate);
       }
@@ -137,18 +137,20 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
   }
   const int64_t Mp = (M + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
   thread_local std::vector<uint16_t> abuf;
-  uint16_t* Abf = scratch(abuf, size_t(Mp * Kp));
+  const int64_t ldA = Kp + 32;  // +64 bytes: rows 4 KB apart would share L1 sets
+  uint16_t* Abf = scratch(abuf, size_t(Mp * ldA));
   parallel_for(
       Mp,
       [&](int64_t b, int64_t e) {
         const int64_t valid = std::max<int64_t>(0, std::min(e, M) - b);
-        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * Kp, Kp);
-        if (b + valid < e) std::memset(Abf + (b + valid) * Kp, 0, size_t((e - b - valid) * Kp) * 2);
+        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * ldA, ldA);
+        if (b + valid < e)
+          std::memset(Abf + (b + valid) * ldA, 0, size_t((e - b - valid) * ldA) * 2);
       },
       64);
   parallel_run([&](int t, int nt) {
     const Range2D r = split_work(M, N, 32, t, nt);
-    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, Kp, B, C, ldc, r, K, ep);
+    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, ldA, Kp, B, C, ldc, r, K, ep);
   });
   return true;
 }

@@ -2,7 +2,7 @@
 //
 // Goto-style blocking: for each K block of Kernel::kKC, every thread packs its rows of A into
 // kMR-row micro-panels (k-major, so the microkernel broadcasts contiguous values) and, for
-// each group of kNCPanels B panels of its column range, packs B (widening or rounding the
+// each group of B panels (kBGroupBytes) of its column range, packs B (widening or rounding the
 // stored dtype) into k-major kNR-column panels. The microkernel keeps a kMR×32 tile of C in
 // registers; its A micro-panel stays in L1 while the B panels of the group stream from L2.
 //
@@ -18,7 +18,9 @@
 
 namespace dsvl::kernels::detail {
 
-constexpr int kNCPanels = 16;  // B panels packed per K block (512 KB of float32 at kKC=256)
+// Packed B per K block: 512 KB, so it stays in L2 (1 MB on Zen 4/5, 2 MB on Sapphire Rapids)
+// beside the A micro-panel and the C tiles.
+constexpr int64_t kBGroupBytes = 512 * 1024;
 
 template <typename Kernel>
 void gemm_blocked_range(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
@@ -28,6 +30,8 @@ void gemm_blocked_range(const float* A, int64_t lda, const BMatrix& B, float* C,
   thread_local std::vector<typename Kernel::BT> bbuf;
   const int64_t m_panels = (r.m1 - r.m0 + kMR - 1) / kMR;
   const int64_t a_panel = kMR * Kernel::a_elems(kKC), b_panel = Kernel::b_elems(kKC);
+  constexpr int64_t kNCPanels =
+      std::max<int64_t>(1, kBGroupBytes / (Kernel::b_elems(kKC) * sizeof(typename Kernel::BT)));
   auto* Ap = scratch(abuf, size_t(m_panels * a_panel));
   auto* Bp = scratch(bbuf, size_t(kNCPanels * b_panel));
   for (int64_t pc = 0; pc < K; pc += kKC) {

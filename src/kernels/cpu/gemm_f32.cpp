@@ -12,7 +12,9 @@ struct F32Kernel {
   using AT = float;
   using BT = float;
   static constexpr int kMR = 14;
-  static constexpr int kKC = 256;  // A micro-panel 14 KB (L1), B panel 32 KB
+  // K block: A micro-panel 28 KB stays in L1 while B panels (64 KB) stream from L2. Larger
+  // blocks mean fewer read-modify-write passes over C (256 measured ~8% slower, 1024 ~10%).
+  static constexpr int kKC = 512;
   static constexpr int64_t a_elems(int kc) { return kc; }
   static constexpr int64_t b_elems(int kc) { return int64_t(kc) * kNR; }
 
@@ -35,12 +37,6 @@ struct F32Kernel {
   // C[mr ≤ kMR, nr ≤ 32] = (load_c ? C : 0) + bias + Ap·Bp over kc.
   static void micro(int kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int mr, int nr,
                     const float* bias, bool load_c) {
-    // The C tile is read at the end; start fetching it now so the misses overlap the FMAs.
-    if (load_c)
-      for (int i = 0; i < mr; ++i) {
-        _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + 16), _MM_HINT_T0);
-      }
     __m512 c0[kMR], c1[kMR];
     for (int i = 0; i < kMR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
     for (int k = 0; k < kc; ++k) {
