@@ -19,9 +19,9 @@ using test::Case;
 // Products of bf16 values are exact in float32, so only float32 summation order differs.
 constexpr double kRelBf16 = 2e-6;
 
-const Case kCases[] = {{1, 1, 1},      {1, 7, 63},      {7, 63, 5},    {5, 4097, 9},
-                       {8, 64, 70},    {9, 7, 33},      {33, 100, 70}, {63, 257, 63},
-                       {15, 4097, 40}, {2, 1000, 4097}, {64, 96, 64},  {100, 33, 97}};
+const Case kCases[] = {{1, 1, 1},    {1, 7, 63},    {7, 63, 5},     {5, 4097, 9},   {8, 64, 70},
+                       {9, 7, 33},   {33, 100, 70}, {63, 257, 63},  {15, 4097, 40}, {2, 1000, 4097},
+                       {64, 96, 64}, {100, 33, 97}, {20, 1030, 530}};
 
 // Runs the body once per bf16 kernel available on this machine, restoring kAuto after.
 class Bf16Kernels : public ::testing::TestWithParam<Bf16Kernel> {
