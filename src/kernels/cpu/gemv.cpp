@@ -13,8 +13,8 @@ namespace dsvl::kernels::detail {
 namespace {
 
 // Weight rows walked together: enough independent streams for the prefetchers and enough
-// accumulators to hide FMA latency, without spilling (M·rows ≤ 16 zmm).
-constexpr int rows_for(int m) { return m == 1 ? 8 : m == 2 ? 8 : m <= 4 ? 4 : 2; }
+// accumulators to hide FMA latency, without spilling (M·rows ≤ 24 of the 32 zmm).
+constexpr int rows_for(int m) { return m <= 2 ? 8 : m <= 6 ? 4 : 3; }
 
 // Runs fn(row_begin, row_end) over [0, N) split between the threads in multiples of 16 rows.
 template <typename Fn>
