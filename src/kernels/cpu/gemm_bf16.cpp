@@ -27,17 +27,35 @@ struct DotKernel {
   // dst[p·kMR + i] = bf16(A[i, 2p]) | bf16(A[i, 2p+1]) << 16; zero padding.
   static void pack_a(const float* A, int64_t lda, int mr, int kc, uint32_t* dst) {
     const int kp = (kc + 1) / 2;
-    for (int i = 0; i < kMR; ++i) {
-      const float* a = A + i * lda;
-      if (i >= mr) {
-        for (int p = 0; p < kp; ++p) dst[p * kMR + i] = 0;
-        continue;
+#if defined(__AVX512F__)
+    // Per row 32 k → 16 pairs (one 512-bit vector), then a 16×16 transpose of the pairs.
+    constexpr __mmask16 kRows = (1u << kMR) - 1;
+    for (int p = 0; p < kp; p += 16) {
+      const int kt = std::min(32, kc - 2 * p), pt = std::min(16, kp - p);
+      const __mmask16 m0 = simd::mask16(kt), m1 = simd::mask16(kt - 16);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        if (i >= mr) {
+          r[i] = _mm512_setzero_ps();
+          continue;
+        }
+        const float* a = A + i * lda + 2 * p;
+        r[i] = _mm512_castsi512_ps(
+            simd::round_bf16x32(_mm512_maskz_loadu_ps(m0, a), _mm512_maskz_loadu_ps(m1, a + 16)));
       }
-      for (int p = 0; p < kc / 2; ++p)
-        dst[p * kMR + i] = uint32_t(f32_to_bf16(a[2 * p])) | uint32_t(f32_to_bf16(a[2 * p + 1]))
-                                                                 << 16;
-      if (kc & 1) dst[(kp - 1) * kMR + i] = f32_to_bf16(a[kc - 1]);
+      simd::transpose16x16(r);
+      for (int c = 0; c < pt; ++c)
+        _mm512_mask_storeu_epi32(dst + (p + c) * kMR, kRows, _mm512_castps_si512(r[c]));
     }
+#else
+    for (int i = 0; i < kMR; ++i)
+      for (int p = 0; p < kp; ++p) {
+        const float* a = A + i * lda + 2 * p;
+        const uint32_t lo = i < mr ? f32_to_bf16(a[0]) : 0;
+        const uint32_t hi = i < mr && 2 * p + 1 < kc ? f32_to_bf16(a[1]) : 0;
+        dst[p * kMR + i] = lo | hi << 16;
+      }
+#endif
   }
 
   static void pack_b(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst) {

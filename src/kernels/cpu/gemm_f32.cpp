@@ -20,13 +20,22 @@ struct F32Kernel {
 
   // dst[k·kMR + i] = A[i, k] for i < mr, 0 for mr ≤ i < kMR.
   static void pack_a(const float* A, int64_t lda, int mr, int kc, float* dst) {
-    for (int i = 0; i < kMR; ++i) {
-      const float* a = A + i * lda;
-      if (i < mr)
-        for (int k = 0; k < kc; ++k) dst[k * kMR + i] = a[k];
-      else
-        for (int k = 0; k < kc; ++k) dst[k * kMR + i] = 0.0f;
+#if defined(__AVX512F__)
+    // 16 rows × 16 k transposed in registers; the first kMR lanes of each column are kept.
+    constexpr __mmask16 kRows = (1u << kMR) - 1;
+    for (int k = 0; k < kc; k += 16) {
+      const int kt = std::min(16, kc - k);
+      const __mmask16 m = simd::mask16(kt);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < mr ? _mm512_maskz_loadu_ps(m, A + i * lda + k) : _mm512_setzero_ps();
+      simd::transpose16x16(r);
+      for (int c = 0; c < kt; ++c) _mm512_mask_storeu_ps(dst + (k + c) * kMR, kRows, r[c]);
     }
+#else
+    for (int i = 0; i < kMR; ++i)
+      for (int k = 0; k < kc; ++k) dst[k * kMR + i] = i < mr ? A[i * lda + k] : 0.0f;
+#endif
   }
 
   static void pack_b(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {

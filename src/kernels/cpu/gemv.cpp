@@ -114,10 +114,10 @@ void gemv_rows_scalar(const float* A, int64_t lda, const BMatrix& B, float* C, i
 template <int M>
 void gemv_f32_m(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t N,
                 int64_t K, const Epilogue& ep) {
-  constexpr int R = rows_for(M);
   split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
     int64_t r = b;
 #if defined(__AVX512F__)
+    constexpr int R = rows_for(M);
     for (; r + R <= e; r += R) {
       switch (B.dtype) {
         case DType::kF32:
@@ -140,10 +140,10 @@ void gemv_f32_m(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
 template <int M>
 void gemv_bf16_m(const uint16_t* X, int64_t ldx, const float* Af, const BMatrix& B, float* C,
                  int64_t ldc, int64_t N, int64_t K, const Epilogue& ep) {
-  constexpr int R = rows_for(M);
   split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
     int64_t r = b;
 #if defined(__AVX512BF16__)
+    constexpr int R = rows_for(M);
     for (; r + R <= e; r += R) {
       switch (B.dtype) {
         case DType::kF32:
