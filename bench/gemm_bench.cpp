@@ -139,6 +139,13 @@ void bm_naive(benchmark::State& st, Shape s) {
   });
 }
 
+// Read bandwidth at this point of the run (the host's bandwidth drifts), for the decode rows.
+void bm_read_bw(benchmark::State& st) {
+  double gbps = 0;
+  for (auto _ : st) gbps = dsvl::kernels::probe_read_gbps(dsvl::num_threads());
+  st.counters["GBps"] = gbps;
+}
+
 #if defined(DSVL_HAVE_DNNL)
 // oneDNN matmul with weights reordered to its preferred layout (format_tag::any) outside the
 // timing, as in perf-probes/gemm.cpp; bf16 activations are converted outside the timing too.
@@ -211,6 +218,7 @@ int register_all() {
 #endif
     reg("naive_f32/" + s.str() + "/f32w", bm_naive, s);
   }
+  benchmark::RegisterBenchmark("read_bw/1GiB", bm_read_bw)->Iterations(1)->Unit(benchmark::kSecond);
   for (const Shape& s : kDecode) {
     reg("ours_f32/" + s.str() + "/bf16w", bm_ours, s, DType::kBF16, Precision::kF32);
     reg("ours_f32/" + s.str() + "/f16w", bm_ours, s, DType::kF16, Precision::kF32);

@@ -149,7 +149,7 @@ float read_sum(const float* p, size_t b, size_t e) {
 
 #endif
 
-double probe_bandwidth(int threads) {
+double read_bandwidth(int threads) {
   constexpr size_t kBytes = size_t(1) << 30;
   constexpr size_t n = kBytes / sizeof(float);
   std::unique_ptr<float, decltype(&std::free)> buf(
@@ -178,10 +178,12 @@ double probe_bandwidth(int threads) {
 
 }  // namespace
 
+double probe_read_gbps(int threads) { return read_bandwidth(std::max(1, threads)); }
+
 MachineLimits probe_machine(int threads) {
   threads = std::max(1, threads);
   MachineLimits m;
-  m.read_gbps = probe_bandwidth(threads);
+  m.read_gbps = read_bandwidth(threads);
 #if defined(__AVX512F__)
   const double fma_flop = 32.0 * 16 * kFmaIters * threads;
   m.fp32_gflops = best_of_3([&] {

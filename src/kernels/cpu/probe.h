@@ -19,4 +19,7 @@ struct MachineLimits {
 // Best of three runs of each probe on `threads` threads (≥ 1).
 MachineLimits probe_machine(int threads);
 
+// Only the read bandwidth (best of three passes over 1 GiB), GB/s.
+double probe_read_gbps(int threads);
+
 }  // namespace dsvl::kernels
