@@ -32,6 +32,11 @@ inline __m512i load_b_bf16(const BMatrix& B, int64_t row, int64_t k, int kt) {
   } else {
     const __m512 lo = load_b_f32<D>(B, row, k, simd::mask16(std::min(kt, 16)));
     const __m512 hi = load_b_f32<D>(B, row, k + 16, simd::mask16(std::max(kt - 16, 0)));
+#if defined(__AVX512BF16__)
+    // F16 values are never float32 denormals, so the hardware rounding (which flushes
+    // denormals) equals round-to-nearest-even here, at a fraction of the cost.
+    if constexpr (D == DType::kF16) return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+#endif
     return simd::round_bf16x32(lo, hi);
   }
 }

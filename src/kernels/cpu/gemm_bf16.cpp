@@ -20,7 +20,7 @@ struct DotKernel {
   using AT = uint32_t;  // a bf16 pair (k even in the low half)
   using BT = uint16_t;
   static constexpr int kMR = 14;
-  static constexpr int kKC = 512;  // 256 pairs: A micro-panel 14 KB, B panel 32 KB
+  static constexpr int kKC = kKCdot;  // 256 pairs: A micro-panel 14 KB, B panel 32 KB
   static constexpr int64_t a_elems(int kc) { return (kc + 1) / 2; }
   static constexpr int64_t b_elems(int kc) { return int64_t((kc + 1) / 2) * 2 * kNR; }
 
@@ -171,6 +171,7 @@ void gemm_bf16(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t 
       [[fallthrough]];
     case Bf16Kernel::kDot:
 #if defined(__AVX512BF16__)
+      if (M <= kGemvMaxM) return gemv_bf16_dot(A, lda, B, C, ldc, M, N, K, ep);
       return gemm_bf16_dot(A, lda, B, C, ldc, M, N, K, ep);
 #endif
     default:

@@ -53,17 +53,29 @@ void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t 
 void gemm_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
               int64_t N, int64_t K, const Epilogue& ep);
 
-// Small-M path (gemv.cpp): streams B once, widening in registers, for M ≤ kGemvMaxM.
+// Row invariance: every kernel computes each C[m, n] with the same operations in the same
+// order whatever M is and whichever rows share the call (the LLM checks that chunked prefill,
+// decode and batched decode are bit-identical). The canonical order, per K block of kKC
+// (blocks start at k = 0): acc = 0; acc = fma(a[k], b[k], acc) for k in order (bf16: one
+// vdpbf16ps per k pair, AMX: the tile unit's order); then C = (acc + (first block ? bias : 0))
+// (+ C when not the first block or when accumulating).
+constexpr int kKCf32 = 512;  // K block of the float32 path
+constexpr int kKCdot = 512;  // K block of the vdpbf16ps path (256 pairs)
+
+// Small-M path (gemv.cpp), M ≤ kGemvMaxM: streams B once, widening and transposing 16×16
+// blocks in registers (no packed copy), in the canonical order above, so results equal the
+// blocked kernels' bit for bit. Falls back to the blocked kernels without AVX-512.
 constexpr int64_t kGemvMaxM = 8;
 void gemv_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
               int64_t N, int64_t K, const Epilogue& ep);
-// Same with A rounded to bf16 and B taken as bf16 (F32/F16 rows rounded on the fly).
-void gemv_bf16(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
-               int64_t N, int64_t K, const Epilogue& ep);
+// The vdpbf16ps flavour (A rounded to bf16; F32/F16 rows of B rounded on the fly).
+void gemv_bf16_dot(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K, const Epilogue& ep);
 
-// bf16 GEMM: A rounded to bf16, B as bf16, float32 accumulation (gemm_bf16.cpp). Uses AMX
-// tiles when the CPU and kernel allow it, else AVX512_BF16 dot products, else a float32
-// emulation with the same rounding.
+// bf16 GEMM for any M: A rounded to bf16, B as bf16, float32 accumulation (gemm_bf16.cpp).
+// Uses AMX tiles when the CPU and kernel allow it (for every M, so results stay
+// row-invariant), else AVX512_BF16 dot products (gemv_bf16_dot for M ≤ kGemvMaxM), else a
+// float32 emulation with the same rounding.
 void gemm_bf16(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
                int64_t N, int64_t K, const Epilogue& ep);
 // AMX variant (gemm_amx.cpp); returns false (and does nothing) when AMX is unusable.

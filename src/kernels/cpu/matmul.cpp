@@ -47,18 +47,12 @@ const float* bias_f32(const TensorView* b, int64_t N) {
 
 void run(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M, int64_t N,
          int64_t K, const Epilogue& ep, Precision p) {
-  const bool small = M <= detail::kGemvMaxM;
-  if (p == Precision::kBF16) {
-    if (small)
-      detail::gemv_bf16(A, lda, B, C, ldc, M, N, K, ep);
-    else
-      detail::gemm_bf16(A, lda, B, C, ldc, M, N, K, ep);
-  } else {
-    if (small)
-      detail::gemv_f32(A, lda, B, C, ldc, M, N, K, ep);
-    else
-      detail::gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
-  }
+  if (p == Precision::kBF16)
+    detail::gemm_bf16(A, lda, B, C, ldc, M, N, K, ep);
+  else if (M <= detail::kGemvMaxM)
+    detail::gemv_f32(A, lda, B, C, ldc, M, N, K, ep);
+  else
+    detail::gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
 }
 
 double bf16_round(double v) { return bf16_to_f32(f32_to_bf16(float(v))); }
