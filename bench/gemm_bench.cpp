@@ -106,11 +106,19 @@ void run_timed(benchmark::State& st, const Shape& s, double peak, double bytes, 
   }
 }
 
+// The peak the bf16 path's kernel can reach (AMX or vdpbf16ps), or the float32 FMA peak.
+double peak_for(Precision p) {
+  if (p == Precision::kF32) return limits().fp32_gflops;
+  return dsvl::kernels::detail::bf16_kernel() == dsvl::kernels::detail::Bf16Kernel::kAmx
+             ? limits().amx_bf16_gflops
+             : limits().bf16_dot_gflops;
+}
+
 void bm_ours(benchmark::State& st, Shape s, DType t, Precision p) {
   const Weights w = make_weights(s, t);
   const std::vector<float> x = activations(s);
   std::vector<float> y(size_t(s.M * s.N));
-  const double peak = p == Precision::kBF16 ? limits().bf16_gflops : limits().fp32_gflops;
+  const double peak = peak_for(p);
   run_timed(st, s, peak, double(w.views[0].nbytes()), [&](int64_t i) {
     dsvl::kernels::linear(x.data(), s.M, w.views[size_t(i) % w.views.size()], nullptr, y.data(), p);
   });
@@ -224,6 +232,7 @@ int register_all() {
     reg("ours_f32/" + s.str() + "/f16w", bm_ours, s, DType::kF16, Precision::kF32);
     reg("ours_f32/" + s.str() + "/f32w", bm_ours, s, DType::kF32, Precision::kF32);
     reg("ours_bf16/" + s.str() + "/bf16w", bm_ours, s, DType::kBF16, Precision::kBF16);
+    reg("ours_bf16_dot/" + s.str() + "/bf16w", bm_ours_dot, s);
 #if defined(DSVL_HAVE_DNNL)
     reg("onednn_f32/" + s.str() + "/f32w", bm_onednn, s, false);
     reg("onednn_bf16/" + s.str() + "/bf16w", bm_onednn, s, true);
