@@ -1,29 +1,60 @@
 // Linear layers: y = x·Wᵀ + b with W a checkpoint weight [N, K] in F32, F16 or BF16.
-// Activations are float32; half weights are widened to float32 on the fly (exact), so the
-// result differs from a float32 reference only by summation order.
+//
+// Two precisions:
+//  - Precision::kF32 (default): activations float32, half weights widened to float32 on the
+//    fly (exact), so the result differs from a float32 reference only by summation order.
+//  - Precision::kBF16: activations rounded to bf16 (nearest even) and weights taken as bf16
+//    (BF16 as stored, zero-copy; F32/F16 rounded on the fly — convert them once with
+//    to_bf16() to avoid paying that per call), products summed in float32. Uses AMX tiles
+//    when the CPU has them, else AVX512_BF16 dot products.
+// Both use all threads of the pool (core/threadpool.h) and pick a weight-streaming kernel for
+// M ≤ 8 rows (decode) and a cache-blocked GEMM above. Calls from inside a pool worker run on
+// that thread only. Not reentrant with respect to other parallel_for users of the pool.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
 namespace dsvl::kernels {
 
+enum class Precision { kF32, kBF16 };
+
 // y[m, n] = Σ_k x[m, k]·w[n, k] (+ b[n] if b != nullptr and b->data != nullptr).
-// x: [M, K] row-major with row stride K; y: [M, N] row-major. Multithreaded over N.
-void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y);
+// x: [M, K] row-major with row stride K; y: [M, N] row-major. b: [N] in any float dtype.
+void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y,
+            Precision p = Precision::kF32);
 
 // Same with explicit strides: x rows are ldx apart, y rows ldy apart (for writing into a
 // slice of a wider buffer, e.g. the two halves of the hybrid aligner's concatenation).
 void linear_strided(const float* x, int64_t ldx, int64_t M, const TensorView& w,
-                    const TensorView* b, float* y, int64_t ldy);
+                    const TensorView* b, float* y, int64_t ldy, Precision p = Precision::kF32);
 
-// Naive scalar reference (double accumulation) used by tests.
+// Naive scalar references (double accumulation) used by tests. The bf16 one rounds x and w
+// to bf16 first, as the bf16 path does.
 void linear_ref(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y);
+void linear_ref_bf16(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y);
 
-// Plain float32 GEMM on raw pointers: C[M,N] = A[M,K]·B[N,K]ᵀ (row-major, B given as rows),
-// with leading dimensions. Used by attention (q·kᵀ) and conv-as-GEMM.
+// Plain GEMM on raw float pointers: C[M,N] (+)= A[M,K]·B[N,K]ᵀ (row-major, B given as rows),
+// with leading dimensions. Used by attention (q·kᵀ) and conv-as-GEMM. With kBF16, A and B
+// are rounded to bf16 and products summed in float32.
 void gemm_nt(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-             int64_t M, int64_t N, int64_t K, bool accumulate = false);
+             int64_t M, int64_t N, int64_t K, bool accumulate = false,
+             Precision p = Precision::kF32);
+
+// An owned bf16 copy of a weight (what torch's .to(torch.bfloat16) does: round to nearest
+// even), for F16/F32 checkpoints on the bf16 path. view() borrows data, so keep the struct
+// alive (and unmoved-from) while the view is used.
+struct Bf16Weight {
+  Shape shape;
+  std::vector<uint16_t> data;
+  TensorView view() const { return TensorView{DType::kBF16, shape, data.data()}; }
+};
+// Converts any float-typed view (F32/F16/BF16); throws ShapeError for other dtypes.
+Bf16Weight to_bf16(const TensorView& w);
+
+// Name of the kernel the bf16 path uses on this machine: "amx", "avx512_bf16" or "emulated".
+const char* bf16_kernel_name();
 
 }  // namespace dsvl::kernels

@@ -1,0 +1,315 @@
+// bf16 GEMM on AMX tiles (Intel Sapphire Rapids and later), C (+)= bf16(A)·bf16(B)ᵀ.
+//
+// A is converted once to bf16 rows padded to 32 rows × 32 columns, so tiles load straight
+// from it. Each thread owns a column range; it packs groups of B panels over the whole K
+// (VNNI pairs, the layout of gemm_pack.cpp, sized to stay in L2) and runs a 32×32 block of C
+// as 2×2 tiles of 16×16 float32 accumulators: per 32 k, two A tiles, two B tiles, four
+// TDPBF16PS. Partial sums of each K block park in a per-thread buffer (L1/L2), and C is
+// written once, with bias, at the end.
+#include <cstring>
+
+#include "core/threadpool.h"
+#include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/simd.h"
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define DSVL_HAVE_AMX 1
+#endif
+
+namespace dsvl::kernels::detail {
+
+#if defined(DSVL_HAVE_AMX)
+namespace {
+
+constexpr int64_t kBlockBytes = 1 << 20;  // packed B per group: half of the 2 MB L2
+// K block: the two A tiles' rows (32 × 256 bf16 = 16 KB) stay in L1 across the group's
+// panels, so only B tiles stream from L2 (whole-K blocks were ~10-20% slower: L2-bound).
+constexpr int64_t kKC = 256;
+
+struct TileConfig {
+  uint8_t palette_id = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-3: C (16×16 float32); 4-5: A (16 rows × 32 bf16); 6-7: B (16 pairs × 16 columns).
+void load_tile_config() {
+  TileConfig c;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = 16;
+    c.colsb[t] = 64;
+  }
+  _tile_loadconfig(&c);
+}
+
+// acc[32][32] (+)= A[32 rows, k0..k1) · panel rows k0..k1 (k1 - k0 a multiple of 32); A rows
+// are lda elements apart. With first, acc starts from zero instead of its stored value.
+void tile_block(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t k0, int64_t k1,
+                float* acc, bool first) {
+  if (first) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  } else {
+    _tile_loadd(0, acc, 4 * 32);
+    _tile_loadd(1, acc + 16, 4 * 32);
+    _tile_loadd(2, acc + 16 * 32, 4 * 32);
+    _tile_loadd(3, acc + 16 * 32 + 16, 4 * 32);
+  }
+  const int64_t a_stride = lda * 2;
+  for (int64_t k = k0; k < k1; k += 32) {
+    _tile_loadd(4, A + k, a_stride);
+    _tile_loadd(6, Bp + k * kNR, 4 * kNR);
+    _tile_loadd(7, Bp + k * kNR + 32, 4 * kNR);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_loadd(5, A + 16 * lda + k, a_stride);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, acc, 4 * 32);
+  _tile_stored(1, acc + 16, 4 * 32);
+  _tile_stored(2, acc + 16 * 32, 4 * 32);
+  _tile_stored(3, acc + 16 * 32 + 16, 4 * 32);
+}
+
+// The same for a block of at most 16 rows (small M): one A tile, two accumulators.
+void tile_block16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t k0, int64_t k1,
+                  float* acc, bool first) {
+  if (first) {
+    _tile_zero(0);
+    _tile_zero(1);
+  } else {
+    _tile_loadd(0, acc, 4 * 32);
+    _tile_loadd(1, acc + 16, 4 * 32);
+  }
+  for (int64_t k = k0; k < k1; k += 32) {
+    _tile_loadd(4, A + k, lda * 2);
+    _tile_loadd(6, Bp + k * kNR, 4 * kNR);
+    _tile_loadd(7, Bp + k * kNR + 32, 4 * kNR);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+  }
+  _tile_stored(0, acc, 4 * 32);
+  _tile_stored(1, acc + 16, 4 * 32);
+}
+
+// C[mr, nr] = (accumulate ? C : 0) + bias + tmp.
+void store_block(const float* tmp, int mr, int nr, float* C, int64_t ldc, const float* bias,
+                 bool accumulate) {
+  const __mmask16 m0 = simd::mask16(nr), m1 = simd::mask16(nr - 16);
+  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+  for (int i = 0; i < mr; ++i) {
+    float* c = C + i * ldc;
+    __m512 v0 = _mm512_add_ps(_mm512_load_ps(tmp + i * 32), b0);
+    __m512 v1 = _mm512_add_ps(_mm512_load_ps(tmp + i * 32 + 16), b1);
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
+    }
+    _mm512_mask_storeu_ps(c, m0, v0);
+    _mm512_mask_storeu_ps(c + 16, m1, v1);
+  }
+}
+
+void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix& B, float* C,
+               int64_t ldc, const Range2D& r, int64_t K, const Epilogue& ep) {
+  const int64_t panel = Kp * kNR;  // bf16 elements per packed panel
+  const int64_t group = std::clamp<int64_t>(kBlockBytes / (panel * 2), 1, 16);
+  thread_local std::vector<uint16_t> bbuf;
+  thread_local std::vector<float> tbuf;
+  uint16_t* Bp = scratch(bbuf, size_t(group * panel));
+  float* acc = scratch(tbuf, size_t(group * 32 * 32));
+  load_tile_config();
+  for (int64_t jc = r.n0; jc < r.n1; jc += group * kNR) {
+    const int64_t jn = std::min(r.n1, jc + group * kNR);
+    for (int64_t j = jc; j < jn; j += kNR) {
+      uint16_t* dst = Bp + (j - jc) / kNR * panel;
+      pack_b_bf16(B, j, int(std::min<int64_t>(kNR, jn - j)), 0, int(K), dst);
+      const int64_t done = (K + 1) / 2 * 2 * kNR;  // pairs packed so far
+      std::memset(dst + done, 0, size_t(panel - done) * 2);
+    }
+    for (int64_t i0 = r.m0; i0 < r.m1; i0 += 32) {
+      const int mr = int(std::min<int64_t>(32, r.m1 - i0));
+      for (int64_t kb = 0; kb < Kp; kb += kKC)
+        for (int64_t j = jc; j < jn; j += kNR) {
+          const auto block = mr <= 16 ? tile_block16 : tile_block;
+          block(Abf + i0 * ldA, ldA, Bp + (j - jc) / kNR * panel, kb, std::min(Kp, kb + kKC),
+                acc + (j - jc) / kNR * 1024, kb == 0);
+        }
+      for (int64_t j = jc; j < jn; j += kNR) {
+        store_block(acc + (j - jc) / kNR * 1024, mr, int(std::min<int64_t>(kNR, jn - j)),
+                    C + i0 * ldc + j, ldc, ep.bias ? ep.bias + j : nullptr, ep.accumulate);
+      }
+    }
+  }
+  _tile_release();
+}
+
+// --- small M (decode): the roles swapped -------------------------------------------------
+// For M ≤ 16, Cᵀ = B·Aᵀ: weight rows are the tiles' "A" operand, loaded straight from the
+// checkpoint (BF16, K a multiple of 32) or from a bf16 copy of 32 rows (other dtypes, tails),
+// and the activations, in pairs, are the "B" operand. Nothing is packed, so decode streams
+// the weights once. Each C element still sees the same pair products in the same k order as
+// in the blocked kernel above (tile products are symmetric in their operands), so results
+// stay bit-identical across M; RowInvariance tests check it.
+
+// Xv[p·16 + m] = bf16 pair (A[m, 2p], A[m, 2p+1]), rows m ≥ M and k ≥ K zero.
+void pack_x_pairs(const float* A, int64_t lda, int64_t M, int64_t K, int64_t Kp, uint32_t* Xv) {
+  std::memset(Xv, 0, size_t(Kp / 2 * 16) * 4);
+  thread_local std::vector<uint16_t> row;
+  uint16_t* r = scratch(row, size_t(Kp));
+  for (int64_t m = 0; m < M; ++m) {
+    convert_a_bf16(A + m * lda, lda, 1, 0, K, r, Kp);
+    for (int64_t p = 0; p < Kp / 2; ++p)
+      Xv[p * 16 + m] = uint32_t(r[2 * p]) | uint32_t(r[2 * p + 1]) << 16;
+  }
+}
+
+// Weight rows [n0, n0+32) (rows ≥ N zero), columns [k0, k0+kc), as bf16 into dst (row stride
+// kKC, zero-padded past K): the on-the-fly path for F16/F32 weights and K tails.
+void weight_chunk_bf16(const BMatrix& B, int64_t n0, int64_t N, int64_t k0, int64_t K,
+                       uint16_t* dst) {
+  const int64_t kc = std::max<int64_t>(0, std::min(kKC, K - k0));
+  const char* base = static_cast<const char*>(B.data) + k0 * int64_t(dtype_size(B.dtype));
+  const BMatrix shifted{B.dtype, base, B.ld};
+  for (int64_t j = 0; j < 32; ++j) {
+    uint16_t* d = dst + j * kKC;
+    if (n0 + j < N) row_to_bf16(shifted, n0 + j, kc, d);
+    std::memset(d + (n0 + j < N ? kc : 0), 0, size_t(kKC - (n0 + j < N ? kc : 0)) * 2);
+  }
+}
+
+// tmp[32 n][16 m] = W[32 rows, Kp] · Xvᵀ. W rows come straight from the checkpoint when
+// `direct`, else converted kKC columns at a time into an L1-sized buffer.
+void tile_block_t(const BMatrix& B, int64_t n0, int64_t N, int64_t K, int64_t Kp, bool direct,
+                  const uint32_t* Xv, uint16_t* wbuf, float* tmp) {
+  _tile_zero(0);
+  _tile_zero(1);
+  for (int64_t kb = 0; kb < Kp; kb += kKC) {
+    const uint16_t* W;
+    int64_t ldw, off;
+    if (direct) {
+      W = static_cast<const uint16_t*>(B.data) + n0 * B.ld;
+      ldw = B.ld;
+      off = kb;
+    } else {
+      weight_chunk_bf16(B, n0, N, kb, K, wbuf);
+      W = wbuf;
+      ldw = kKC;
+      off = 0;
+    }
+    for (int64_t k = kb; k < std::min(Kp, kb + kKC); k += 32) {
+      _tile_loadd(6, Xv + k / 2 * 16, 64);
+      _tile_loadd(4, W + off + (k - kb), ldw * 2);
+      _tile_loadd(5, W + 16 * ldw + off + (k - kb), ldw * 2);
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 5, 6);
+    }
+  }
+  _tile_stored(0, tmp, 64);
+  _tile_stored(1, tmp + 16 * 16, 64);
+}
+
+// C[m, n0+j] = tmp[j][m] + bias (+ C), the same operations as store_block.
+void store_block_t(const float* tmp, int64_t M, int rows, float* C, int64_t ldc, int64_t n0,
+                   const Epilogue& ep) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int j = 0; j < rows; ++j) {
+      float v = tmp[j * 16 + m] + (ep.bias ? ep.bias[n0 + j] : 0.0f);
+      if (ep.accumulate) v = v + C[m * ldc + n0 + j];
+      C[m * ldc + n0 + j] = v;
+    }
+}
+
+void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int64_t ldc, int64_t n0,
+                 int64_t n1, int64_t N, int64_t K, int64_t Kp, const Epilogue& ep) {
+  thread_local std::vector<uint16_t> wbuf;
+  thread_local std::vector<float> tbuf;
+  float* tmp = scratch(tbuf, 32 * 16);
+  uint16_t* w = scratch(wbuf, size_t(32 * kKC));
+  const bool direct_dtype = B.dtype == DType::kBF16 && K % 32 == 0;
+  load_tile_config();
+  for (int64_t n = n0; n < n1; n += 32) {
+    tile_block_t(B, n, N, K, Kp, direct_dtype && n + 32 <= N, Xv, w, tmp);
+    store_block_t(tmp, M, int(std::min<int64_t>(32, n1 - n)), C, ldc, n, ep);
+  }
+  _tile_release();
+}
+
+}  // namespace
+
+bool amx_usable() {
+  static const bool ok = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!((d >> 22) & 1u) || !((d >> 24) & 1u)) return false;  // AMX-BF16, AMX-TILE
+    // Linux hands out the 8 KB tile state only on request (ARCH_REQ_XCOMP_PERM, XTILEDATA).
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+  }();
+  return ok;
+}
+
+bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K, const Epilogue& ep) {
+  if (!amx_usable()) return false;
+  if (M <= 0 || N <= 0) return true;
+  if (K <= 0) {
+    apply_empty_k(C, ldc, M, N, ep);
+    return true;
+  }
+  const int64_t Mp = (M + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
+  if (M <= 16) {
+    thread_local std::vector<uint32_t> xbuf;
+    uint32_t* Xv = scratch(xbuf, size_t(Kp / 2 * 16));
+    pack_x_pairs(A, lda, M, K, Kp, Xv);
+    const int64_t units = (N + 31) / 32;  // threads split N in 32-row steps
+    const auto work = [&](int t, int nt) {
+      const int64_t b = std::min(N, units * t / nt * 32),
+                    e = std::min(N, units * (t + 1) / nt * 32);
+      if (b < e) amx_small_m(Xv, M, B, C, ldc, b, e, N, K, Kp, ep);
+    };
+    if (M * N * K < (int64_t(1) << 18))
+      work(0, 1);
+    else
+      parallel_run(work);
+    return true;
+  }
+  thread_local std::vector<uint16_t> abuf;
+  const int64_t ldA = Kp + 32;  // +64 bytes: rows 4 KB apart would share L1 sets
+  uint16_t* Abf = scratch(abuf, size_t(Mp * ldA));
+  parallel_for(
+      Mp,
+      [&](int64_t b, int64_t e) {
+        const int64_t valid = std::max<int64_t>(0, std::min(e, M) - b);
+        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * ldA, ldA);
+        if (b + valid < e)
+          std::memset(Abf + (b + valid) * ldA, 0, size_t((e - b - valid) * ldA) * 2);
+      },
+      64);
+  parallel_run([&](int t, int nt) {
+    const Range2D r = split_work(M, N, 32, t, nt);
+    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, ldA, Kp, B, C, ldc, r, K, ep);
+  });
+  return true;
+}
+
+#else
+
+bool amx_usable() { return false; }
+
+bool gemm_bf16_amx(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
+                   int64_t, const Epilogue&) {
+  return false;
+}
+
+#endif
+
+}  // namespace dsvl::kernels::detail

@@ -1,0 +1,79 @@
+// The cache-blocking loop shared by the float32 and the bf16 (vdpbf16ps) register kernels.
+//
+// Goto-style blocking: for each K block of Kernel::kKC, every thread packs its rows of A into
+// kMR-row micro-panels (k-major, so the microkernel broadcasts contiguous values) and, for
+// each group of B panels (kBGroupBytes) of its column range, packs B (widening or rounding the
+// stored dtype) into k-major kNR-column panels. The microkernel keeps a kMR×32 tile of C in
+// registers; its A micro-panel stays in L1 while the B panels of the group stream from L2.
+//
+// Kernel provides: types AT/BT (packed element types), kMR, kKC, a_elems(kc) and b_elems(kc)
+// (packed elements per row of A / per B panel), pack_a(A, lda, mr, kc, dst),
+// pack_b(B, n0, nr, k0, kc, dst) and micro(kc, Ap, Bp, C, ldc, mr, nr, bias, load_c).
+#pragma once
+
+#include <algorithm>
+
+#include "core/threadpool.h"
+#include "kernels/cpu/gemm_internal.h"
+
+namespace dsvl::kernels::detail {
+
+// Packed B per K block: 512 KB, so it stays in L2 (1 MB on Zen 4/5, 2 MB on Sapphire Rapids)
+// beside the A micro-panel and the C tiles.
+constexpr int64_t kBGroupBytes = 512 * 1024;
+
+template <typename Kernel>
+void gemm_blocked_range(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
+                        const Range2D& r, int64_t K, const Epilogue& ep) {
+  constexpr int kMR = Kernel::kMR, kKC = Kernel::kKC;
+  thread_local std::vector<typename Kernel::AT> abuf;
+  thread_local std::vector<typename Kernel::BT> bbuf;
+  const int64_t m_panels = (r.m1 - r.m0 + kMR - 1) / kMR;
+  const int64_t a_panel = kMR * Kernel::a_elems(kKC), b_panel = Kernel::b_elems(kKC);
+  constexpr int64_t kNCPanels =
+      std::max<int64_t>(1, kBGroupBytes / (Kernel::b_elems(kKC) * sizeof(typename Kernel::BT)));
+  auto* Ap = scratch(abuf, size_t(m_panels * a_panel));
+  auto* Bp = scratch(bbuf, size_t(kNCPanels * b_panel));
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int kc = int(std::min<int64_t>(kKC, K - pc));
+    const bool first = pc == 0;
+    for (int64_t p = 0; p < m_panels; ++p) {
+      const int64_t i0 = r.m0 + p * kMR;
+      Kernel::pack_a(A + i0 * lda + pc, lda, int(std::min<int64_t>(kMR, r.m1 - i0)), kc,
+                     Ap + p * a_panel);
+    }
+    for (int64_t jc = r.n0; jc < r.n1; jc += kNCPanels * kNR) {
+      const int64_t jn = std::min<int64_t>(r.n1, jc + kNCPanels * kNR);
+      for (int64_t j = jc; j < jn; j += kNR)
+        Kernel::pack_b(B, j, int(std::min<int64_t>(kNR, jn - j)), pc, kc,
+                       Bp + (j - jc) / kNR * b_panel);
+      for (int64_t p = 0; p < m_panels; ++p) {
+        const int64_t i0 = r.m0 + p * kMR;
+        const int mr = int(std::min<int64_t>(kMR, r.m1 - i0));
+        for (int64_t j = jc; j < jn; j += kNR) {
+          const float* bias = (first && ep.bias) ? ep.bias + j : nullptr;
+          Kernel::micro(kc, Ap + p * a_panel, Bp + (j - jc) / kNR * b_panel, C + i0 * ldc + j, ldc,
+                        mr, int(std::min<int64_t>(kNR, jn - j)), bias, !first || ep.accumulate);
+        }
+      }
+    }
+  }
+}
+
+// Runs the blocked GEMM on all threads (serially for tiny products).
+template <typename Kernel>
+void gemm_blocked(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                  int64_t N, int64_t K, const Epilogue& ep) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
+  const auto work = [&](int t, int nt) {
+    const Range2D r = split_work(M, N, Kernel::kMR, t, nt);
+    if (r.m0 < r.m1 && r.n0 < r.n1) gemm_blocked_range<Kernel>(A, lda, B, C, ldc, r, K, ep);
+  };
+  if (M * N * K < (int64_t(1) << 18))
+    work(0, 1);
+  else
+    parallel_run(work);
+}
+
+}  // namespace dsvl::kernels::detail

@@ -1,0 +1,118 @@
+// Internal pieces of the CPU GEMM engine shared by matmul.cpp, the float32 blocked GEMM, the
+// small-M (decode) path and the bf16 kernels. Not for model code: call kernels/cpu/matmul.h.
+//
+// Every GEMM here computes C[M, N] (+)= A[M, K] · B[N, K]ᵀ, where B is a "weight-like"
+// operand: N rows of K contiguous elements, row n at B.data + n·B.ld elements, in F32, F16 or
+// BF16. A and C are float32 row-major with leading dimensions.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace dsvl::kernels::detail {
+
+struct BMatrix {
+  DType dtype = DType::kF32;
+  const void* data = nullptr;
+  int64_t ld = 0;  // elements between rows
+};
+
+// What happens to C: kStore writes acc (+bias), kAccumulate adds acc to the existing C.
+struct Epilogue {
+  const float* bias = nullptr;  // [N] float32 or null
+  bool accumulate = false;
+};
+
+// Panel width of the packed B operand (columns of C per microkernel): two zmm of floats.
+constexpr int kNR = 32;
+
+// --- packing (gemm_pack.cpp) --------------------------------------------------------------
+// Packs B rows [n0, n0+nr) (nr ≤ kNR) and columns [k0, k0+kc) as float32, k-major:
+// dst[k·kNR + j] = B[n0+j, k0+k]; rows j ≥ nr are zero. F16/BF16 are widened exactly.
+void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst);
+
+// Packs B rows [n0, n0+nr) and columns [k0, k0+kc) as bf16 pairs ("VNNI" layout used by
+// vdpbf16ps and AMX): dst[(k/2)·2·kNR + 2j + (k&1)] = bf16(B[n0+j, k0+k]). kc is rounded up
+// to even and the padding, like rows j ≥ nr, is zero. F32/F16 are rounded to nearest even.
+void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst);
+
+// Row n of B (K elements) as bf16, rounded to nearest even from F32/F16.
+void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst);
+
+// Converts rows [0, m) of A (float32, row stride lda), columns [k0, k0+kc), to bf16 with row
+// stride ldd; columns kc..ldd-1 of each row are zeroed (K padding for tile loads).
+void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t kc, uint16_t* dst,
+                    int64_t ldd);
+
+// --- drivers --------------------------------------------------------------------------------
+// Blocked float32 GEMM (gemm_f32.cpp): packed B panels, register-blocked microkernel, both
+// threads split N (or M when N is small). Exact float32 products; order of summation differs.
+void gemm_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+              int64_t N, int64_t K, const Epilogue& ep);
+
+// Row invariance: every kernel computes each C[m, n] with the same operations in the same
+// order whatever M is and whichever rows share the call (the LLM checks that chunked prefill,
+// decode and batched decode are bit-identical). The canonical order, per K block of kKC
+// (blocks start at k = 0): acc = 0; acc = fma(a[k], b[k], acc) for k in order (bf16: one
+// vdpbf16ps per k pair, AMX: the tile unit's order); then C = (acc + (first block ? bias : 0))
+// (+ C when not the first block or when accumulating).
+constexpr int kKCf32 = 512;  // K block of the float32 path
+constexpr int kKCdot = 512;  // K block of the vdpbf16ps path (256 pairs)
+
+// Small-M path (gemv.cpp), M ≤ kGemvMaxM: streams B once, widening and transposing 16×16
+// blocks in registers (no packed copy), in the canonical order above, so results equal the
+// blocked kernels' bit for bit. Falls back to the blocked kernels without AVX-512.
+constexpr int64_t kGemvMaxM = 8;
+void gemv_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+              int64_t N, int64_t K, const Epilogue& ep);
+// The vdpbf16ps flavour (A rounded to bf16; F32/F16 rows of B rounded on the fly).
+void gemv_bf16_dot(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K, const Epilogue& ep);
+
+// bf16 GEMM for any M: A rounded to bf16, B as bf16, float32 accumulation (gemm_bf16.cpp).
+// Uses AMX tiles when the CPU and kernel allow it (for every M, so results stay
+// row-invariant), else AVX512_BF16 dot products (gemv_bf16_dot for M ≤ kGemvMaxM), else a
+// float32 emulation with the same rounding.
+void gemm_bf16(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+               int64_t N, int64_t K, const Epilogue& ep);
+// AMX variant (gemm_amx.cpp); returns false (and does nothing) when AMX is unusable.
+bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K, const Epilogue& ep);
+// AVX512_BF16 variant (vdpbf16ps); same contract, float32 emulation without the instruction.
+void gemm_bf16_dot(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K, const Epilogue& ep);
+// True when AMX tiles are compiled in, reported by CPUID and granted by the kernel
+// (arch_prctl ARCH_REQ_XCOMP_PERM); checked once per process.
+bool amx_usable();
+
+// Which bf16 kernel gemm_bf16 uses; kAuto picks AMX when usable. For tests and benchmarks
+// (set before the calls, not concurrently with them). DSVL_BF16_KERNEL=amx|dot|emul in the
+// environment sets the default.
+enum class Bf16Kernel { kAuto, kAmx, kDot, kEmulated };
+void set_bf16_kernel(Bf16Kernel k);
+Bf16Kernel bf16_kernel();  // the one actually used after resolving kAuto
+
+// C[M, N] = (accumulate ? C : 0) + bias, the whole result when K == 0.
+void apply_empty_k(float* C, int64_t ldc, int64_t M, int64_t N, const Epilogue& ep);
+
+// Splits M rows (in units of `m_unit`) and N columns (in units of kNR) between nt threads;
+// thread t gets rows [m0, m1) and columns [n0, n1) (possibly empty).
+struct Range2D {
+  int64_t m0, m1, n0, n1;
+};
+Range2D split_work(int64_t M, int64_t N, int64_t m_unit, int t, int nt);
+
+// Per-thread scratch that grows and is reused (the hot path allocates only when a call needs
+// more than any before it); the returned pointer is 64-byte aligned.
+template <typename T>
+T* scratch(std::vector<T>& buf, size_t n) {
+  constexpr size_t kPad = 64 / sizeof(T);
+  if (buf.size() < n + kPad) buf.resize(n + kPad);
+  const auto p = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<T*>((p + 63) & ~uintptr_t(63));
+}
+
+}  // namespace dsvl::kernels::detail

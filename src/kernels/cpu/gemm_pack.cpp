@@ -1,0 +1,167 @@
+// Packing of the B operand (a weight [N, K]) into k-major panels of kNR columns, in float32
+// or in bf16 pairs, and conversion of activations to bf16. Weights are read in their stored
+// dtype and widened or rounded here, so no full converted copy of a weight ever exists.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/bmatrix_load.h"
+
+namespace dsvl::kernels::detail {
+namespace {
+
+// Scalar element (n, k) of B as float32.
+[[maybe_unused]] float b_at(const BMatrix& B, int64_t n, int64_t k) {
+  const int64_t i = n * B.ld + k;
+  switch (B.dtype) {
+    case DType::kF16:
+      return f16_to_f32(static_cast<const uint16_t*>(B.data)[i]);
+    case DType::kBF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(B.data)[i]);
+    default:
+      return static_cast<const float*>(B.data)[i];
+  }
+}
+
+[[maybe_unused]] uint16_t b_at_bf16(const BMatrix& B, int64_t n, int64_t k) {
+  if (B.dtype == DType::kBF16) return static_cast<const uint16_t*>(B.data)[n * B.ld + k];
+  return f32_to_bf16(b_at(B, n, k));
+}
+
+#if defined(__AVX512F__)
+
+// 16 rows × 16 columns of B starting at (n, k) widened to float32, k-tail masked by m;
+// rows ≥ rows_valid are zero. Then transposed so out[c] holds column k+c of the 16 rows.
+template <DType D>
+void load_transpose_f32(const BMatrix& B, int64_t n, int rows_valid, int64_t k, __mmask16 m,
+                        __m512 r[16]) {
+  for (int j = 0; j < 16; ++j)
+    r[j] = j < rows_valid ? load_b_f32<D>(B, n + j, k, m) : _mm512_setzero_ps();
+  simd::transpose16x16(r);
+}
+
+template <DType D>
+void pack_b_f32_t(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {
+  for (int jg = 0; jg < kNR; jg += 16) {
+    const int rows_valid = std::clamp(nr - jg, 0, 16);
+    for (int k = 0; k < kc; k += 16) {
+      const int kt = std::min(16, kc - k);
+      __m512 cols[16];
+      if (rows_valid == 0) {
+        for (auto& c : cols) c = _mm512_setzero_ps();
+      } else {
+        load_transpose_f32<D>(B, n0 + jg, rows_valid, k0 + k, simd::mask16(kt), cols);
+      }
+      for (int c = 0; c < kt; ++c) _mm512_storeu_ps(dst + (k + c) * kNR + jg, cols[c]);
+    }
+  }
+}
+
+template <DType D>
+void pack_b_bf16_t(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst) {
+  const int kp = (kc + 1) / 2;  // pairs
+  uint32_t* d32 = reinterpret_cast<uint32_t*>(dst);
+  for (int jg = 0; jg < kNR; jg += 16) {
+    const int rows_valid = std::clamp(nr - jg, 0, 16);
+    for (int p = 0; p < kp; p += 16) {
+      const int pt = std::min(16, kp - p);
+      __m512 r[16];
+      for (int j = 0; j < 16; ++j)
+        r[j] = j < rows_valid ? _mm512_castsi512_ps(load_b_bf16<D>(B, n0 + jg + j, k0 + 2 * p,
+                                                                   std::min(32, kc - 2 * p)))
+                              : _mm512_setzero_ps();
+      simd::transpose16x16(r);
+      for (int c = 0; c < pt; ++c)
+        _mm512_storeu_si512(d32 + (p + c) * kNR + jg, _mm512_castps_si512(r[c]));
+    }
+  }
+}
+
+#endif  // __AVX512F__
+
+[[maybe_unused]] void pack_b_f32_scalar(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
+                                        float* dst) {
+  for (int k = 0; k < kc; ++k)
+    for (int j = 0; j < kNR; ++j) dst[k * kNR + j] = j < nr ? b_at(B, n0 + j, k0 + k) : 0.0f;
+}
+
+[[maybe_unused]] void pack_b_bf16_scalar(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
+                                         uint16_t* dst) {
+  const int kp = (kc + 1) / 2;
+  for (int p = 0; p < kp; ++p)
+    for (int j = 0; j < kNR; ++j)
+      for (int h = 0; h < 2; ++h) {
+        const int k = 2 * p + h;
+        dst[(p * kNR + j) * 2 + h] = (j < nr && k < kc) ? b_at_bf16(B, n0 + j, k0 + k) : 0;
+      }
+}
+
+}  // namespace
+
+void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {
+#if defined(__AVX512F__)
+  switch (B.dtype) {
+    case DType::kF32:
+      return pack_b_f32_t<DType::kF32>(B, n0, nr, k0, kc, dst);
+    case DType::kF16:
+      return pack_b_f32_t<DType::kF16>(B, n0, nr, k0, kc, dst);
+    default:
+      return pack_b_f32_t<DType::kBF16>(B, n0, nr, k0, kc, dst);
+  }
+#else
+  pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
+#endif
+}
+
+void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst) {
+#if defined(__AVX512F__)
+  switch (B.dtype) {
+    case DType::kF32:
+      return pack_b_bf16_t<DType::kF32>(B, n0, nr, k0, kc, dst);
+    case DType::kF16:
+      return pack_b_bf16_t<DType::kF16>(B, n0, nr, k0, kc, dst);
+    default:
+      return pack_b_bf16_t<DType::kBF16>(B, n0, nr, k0, kc, dst);
+  }
+#else
+  pack_b_bf16_scalar(B, n0, nr, k0, kc, dst);
+#endif
+}
+
+void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst) {
+  int64_t k = 0;
+#if defined(__AVX512F__)
+  for (; k + 32 <= K; k += 32) {
+    __m512i v;
+    switch (B.dtype) {
+      case DType::kF32:
+        v = load_b_bf16<DType::kF32>(B, n, k, 32);
+        break;
+      case DType::kF16:
+        v = load_b_bf16<DType::kF16>(B, n, k, 32);
+        break;
+      default:
+        v = load_b_bf16<DType::kBF16>(B, n, k, 32);
+    }
+    _mm512_storeu_si512(dst + k, v);
+  }
+#endif
+  for (; k < K; ++k) dst[k] = b_at_bf16(B, n, k);
+}
+
+void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t kc, uint16_t* dst,
+                    int64_t ldd) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float* a = A + i * lda + k0;
+    uint16_t* d = dst + i * ldd;
+    int64_t k = 0;
+#if defined(__AVX512F__)
+    for (; k + 32 <= kc; k += 32)
+      _mm512_storeu_si512(d + k,
+                          simd::round_bf16x32(_mm512_loadu_ps(a + k), _mm512_loadu_ps(a + k + 16)));
+#endif
+    for (; k < kc; ++k) d[k] = f32_to_bf16(a[k]);
+    for (; k < ldd; ++k) d[k] = 0;
+  }
+}
+
+}  // namespace dsvl::kernels::detail

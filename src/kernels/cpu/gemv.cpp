@@ -1,0 +1,186 @@
+// Small-M (decode) path: C[M ≤ 8, N] = A·Bᵀ reading each weight row exactly once.
+//
+// Decode is bound by reading the weights. Each thread takes a contiguous range of B rows and
+// walks 16 of them at a time along K: a 16×16 block of B is loaded (widened from F16/BF16, or
+// rounded to bf16 pairs for the bf16 path) and transposed in registers, so each zmm holds one
+// k for 16 output columns; every activation row then accumulates with one FMA (vdpbf16ps)
+// per k. That is exactly the per-element order of the blocked kernels' microkernels (see
+// gemm_internal.h), so a row's result does not depend on how many rows share the call, and
+// no packed copy of the weights is written.
+#include <algorithm>
+
+#include "core/threadpool.h"
+#include "kernels/cpu/bmatrix_load.h"
+
+namespace dsvl::kernels::detail {
+namespace {
+
+// Runs fn(row_begin, row_end) over [0, N) split between the threads in multiples of 16 rows.
+template <typename Fn>
+void split_rows(int64_t N, int64_t work, Fn&& fn) {
+  if (work < (int64_t(1) << 16) || N < 32) return fn(int64_t(0), N);
+  parallel_run([&](int t, int nt) {
+    const int64_t units = (N + 15) / 16;
+    const int64_t b = std::min(N, units * t / nt * 16), e = std::min(N, units * (t + 1) / nt * 16);
+    if (b < e) fn(b, e);
+  });
+}
+
+#if defined(__AVX512F__)
+
+// The microkernels' epilogue for M rows × 16 columns starting at column n0 (rows valid).
+template <int M>
+void store_rows(const __m512 acc[M], float* C, int64_t ldc, int64_t n0, int rows,
+                const Epilogue& ep, bool first) {
+  const __mmask16 m = simd::mask16(rows);
+  const __m512 add =
+      (first && ep.bias) ? _mm512_maskz_loadu_ps(m, ep.bias + n0) : _mm512_setzero_ps();
+  const bool load_c = !first || ep.accumulate;
+  for (int i = 0; i < M; ++i) {
+    float* c = C + i * ldc + n0;
+    __m512 v = _mm512_add_ps(acc[i], add);
+    if (load_c) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    _mm512_mask_storeu_ps(c, m, v);
+  }
+}
+
+// float32: rows [n0, n0+rows) of B (rows ≤ 16) against the M rows of A.
+template <int M, DType D>
+void gemv_group_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
+                    int64_t n0, int rows, int64_t K, const Epilogue& ep) {
+  for (int64_t kb = 0; kb < K; kb += kKCf32) {
+    const int64_t ke = std::min<int64_t>(K, kb + kKCf32);
+    __m512 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t k = kb; k < ke; k += 16) {
+      const int kt = int(std::min<int64_t>(16, ke - k));
+      const __mmask16 mk = simd::mask16(kt);
+      __m512 r[16];
+      for (int j = 0; j < 16; ++j)
+        r[j] = j < rows ? load_b_f32<D>(B, n0 + j, k, mk) : _mm512_setzero_ps();
+      simd::transpose16x16(r);  // r[c] = B[n0 .. n0+16, k + c]
+      for (int c = 0; c < kt; ++c)
+        for (int i = 0; i < M; ++i)
+          acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(A[i * lda + k + c]), r[c], acc[i]);
+    }
+    store_rows<M>(acc, C, ldc, n0, rows, ep, kb == 0);
+  }
+}
+
+#endif
+
+#if defined(__AVX512BF16__)
+
+// bf16: X holds the M activation rows as bf16 pairs (row stride ldx pairs, zero-padded).
+template <int M, DType D>
+void gemv_group_dot(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int64_t ldc,
+                    int64_t n0, int rows, int64_t K, const Epilogue& ep) {
+  for (int64_t kb = 0; kb < K; kb += kKCdot) {
+    const int64_t ke = std::min<int64_t>(K, kb + kKCdot);
+    __m512 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t k = kb; k < ke; k += 32) {
+      const int kt = int(std::min<int64_t>(32, ke - k)), pt = (kt + 1) / 2;
+      __m512 r[16];
+      for (int j = 0; j < 16; ++j)
+        r[j] =
+            j < rows ? _mm512_castsi512_ps(load_b_bf16<D>(B, n0 + j, k, kt)) : _mm512_setzero_ps();
+      simd::transpose16x16(r);  // r[c] = pair (k + 2c, k + 2c + 1) of the 16 rows
+      for (int c = 0; c < pt; ++c)
+        for (int i = 0; i < M; ++i) {
+          const __m512i a = _mm512_set1_epi32(int(X[i * ldx + k / 2 + c]));
+          acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)a, (__m512bh)_mm512_castps_si512(r[c]));
+        }
+    }
+    store_rows<M>(acc, C, ldc, n0, rows, ep, kb == 0);
+  }
+}
+
+#endif
+
+// Walks a thread's rows in groups of 16 with the kernel for dtype D.
+template <typename Group>
+void walk_rows(int64_t b, int64_t e, Group&& group) {
+  for (int64_t n = b; n < e; n += 16) group(n, int(std::min<int64_t>(16, e - n)));
+}
+
+#if defined(__AVX512F__)
+template <int M>
+void gemv_f32_m(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t N,
+                int64_t K, const Epilogue& ep) {
+  split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+    walk_rows(b, e, [&](int64_t n, int rows) {
+      switch (B.dtype) {
+        case DType::kF32:
+          return gemv_group_f32<M, DType::kF32>(A, lda, B, C, ldc, n, rows, K, ep);
+        case DType::kF16:
+          return gemv_group_f32<M, DType::kF16>(A, lda, B, C, ldc, n, rows, K, ep);
+        default:
+          return gemv_group_f32<M, DType::kBF16>(A, lda, B, C, ldc, n, rows, K, ep);
+      }
+    });
+  });
+}
+#endif
+
+#if defined(__AVX512BF16__)
+template <int M>
+void gemv_dot_m(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int64_t ldc, int64_t N,
+                int64_t K, const Epilogue& ep) {
+  split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+    walk_rows(b, e, [&](int64_t n, int rows) {
+      switch (B.dtype) {
+        case DType::kF32:
+          return gemv_group_dot<M, DType::kF32>(X, ldx, B, C, ldc, n, rows, K, ep);
+        case DType::kF16:
+          return gemv_group_dot<M, DType::kF16>(X, ldx, B, C, ldc, n, rows, K, ep);
+        default:
+          return gemv_group_dot<M, DType::kBF16>(X, ldx, B, C, ldc, n, rows, K, ep);
+      }
+    });
+  });
+}
+#endif
+
+}  // namespace
+
+void gemv_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+              int64_t N, int64_t K, const Epilogue& ep) {
+#if defined(__AVX512F__)
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
+  if (M > kGemvMaxM) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
+  using Fn = void (*)(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
+                      const Epilogue&);
+  static constexpr Fn kByM[kGemvMaxM] = {gemv_f32_m<1>, gemv_f32_m<2>, gemv_f32_m<3>,
+                                         gemv_f32_m<4>, gemv_f32_m<5>, gemv_f32_m<6>,
+                                         gemv_f32_m<7>, gemv_f32_m<8>};
+  kByM[M - 1](A, lda, B, C, ldc, N, K, ep);
+#else
+  gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
+#endif
+}
+
+void gemv_bf16_dot(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K, const Epilogue& ep) {
+#if defined(__AVX512BF16__)
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
+  if (M > kGemvMaxM) return gemm_bf16_dot(A, lda, B, C, ldc, M, N, K, ep);
+  // The activations are rounded once here (caller's thread) and shared by both threads.
+  thread_local std::vector<uint16_t> xbuf;
+  const int64_t ldx = (K + 31) / 32 * 32;  // bf16 elements per row, zero-padded
+  uint16_t* X = scratch(xbuf, size_t(M * ldx));
+  convert_a_bf16(A, lda, M, 0, K, X, ldx);
+  using Fn = void (*)(const uint32_t*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
+                      const Epilogue&);
+  static constexpr Fn kByM[kGemvMaxM] = {gemv_dot_m<1>, gemv_dot_m<2>, gemv_dot_m<3>,
+                                         gemv_dot_m<4>, gemv_dot_m<5>, gemv_dot_m<6>,
+                                         gemv_dot_m<7>, gemv_dot_m<8>};
+  kByM[M - 1](reinterpret_cast<const uint32_t*>(X), ldx / 2, B, C, ldc, N, K, ep);
+#else
+  gemm_bf16_dot(A, lda, B, C, ldc, M, N, K, ep);
+#endif
+}
+
+}  // namespace dsvl::kernels::detail

@@ -1,0 +1,112 @@
+// bf16 path of kernels::linear / gemm_nt: every bf16 kernel (AMX where the CPU has it,
+// AVX512_BF16 dot products, float32 emulation) against a reference that rounds x and w to bf16
+// and accumulates in double; odd sizes, unaligned x, all weight dtypes, M = 1 and large M.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/matmul_test_util.h"
+
+namespace dsvl::kernels {
+namespace {
+
+using detail::Bf16Kernel;
+using test::Case;
+
+// Products of bf16 values are exact in float32, so only float32 summation order differs.
+constexpr double kRelBf16 = 2e-6;
+
+const Case kCases[] = {{1, 1, 1},    {1, 7, 63},    {7, 63, 5},     {5, 4097, 9},   {8, 64, 70},
+                       {9, 7, 33},   {33, 100, 70}, {63, 257, 63},  {15, 4097, 40}, {2, 1000, 4097},
+                       {64, 96, 64}, {100, 33, 97}, {20, 1030, 530}};
+
+// Runs the body once per bf16 kernel available on this machine, restoring kAuto after.
+class Bf16Kernels : public ::testing::TestWithParam<Bf16Kernel> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Bf16Kernel::kAmx && !detail::amx_usable())
+      GTEST_SKIP() << "AMX not available on this CPU/kernel";
+    detail::set_bf16_kernel(GetParam());
+  }
+  void TearDown() override { detail::set_bf16_kernel(Bf16Kernel::kAuto); }
+};
+
+TEST_P(Bf16Kernels, LinearMatchesBf16Reference) {
+  std::mt19937 rng(5);
+  for (const Case& c : kCases) {
+    std::vector<float> x = test::randn(size_t(c.M * c.K) + 1, rng);
+    const std::vector<float> wf = test::randn(size_t(c.N * c.K), rng);
+    const std::vector<float> bf = test::randn(size_t(c.N), rng);
+    const float* xu = x.data() + 1;
+    for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+      const test::Stored w = test::store(wf, t, {c.N, c.K}), b = test::store(bf, t, {c.N});
+      std::vector<float> y(size_t(c.M * c.N)), r(y.size());
+      linear_ref_bf16(xu, c.M, w.view, &b.view, r.data());
+      linear(xu, c.M, w.view, &b.view, y.data(), Precision::kBF16);
+      test::expect_close(y.data(), c.N, r, test::abs_sums(xu, c.K, c, w.view, &b.view), c, kRelBf16,
+                         test::case_str(c, t));
+    }
+  }
+}
+
+TEST_P(Bf16Kernels, GemmNtAccumulates) {
+  std::mt19937 rng(9);
+  for (const Case& c : {Case{3, 70, 45}, Case{50, 64, 100}, Case{70, 33, 20}}) {
+    const int64_t lda = c.K + 1, ldb = c.K + 3, ldc = c.N + 2;
+    const std::vector<float> A = test::randn(size_t(c.M * lda), rng);
+    const std::vector<float> B = test::randn(size_t(c.N * ldb), rng);
+    std::vector<float> C(size_t(c.M * ldc), 0.5f);
+    gemm_nt(A.data(), lda, B.data(), ldb, C.data(), ldc, c.M, c.N, c.K, true, Precision::kBF16);
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t n = 0; n < c.N; ++n) {
+        double s = 0.5, a = 0.5;
+        for (int64_t k = 0; k < c.K; ++k) {
+          const double p = double(bf16_to_f32(f32_to_bf16(A[size_t(m * lda + k)]))) *
+                           bf16_to_f32(f32_to_bf16(B[size_t(n * ldb + k)]));
+          s += p;
+          a += std::fabs(p);
+        }
+        ASSERT_NEAR(C[size_t(m * ldc + n)], s, kRelBf16 * a + 1e-6) << "M=" << c.M << " n=" << n;
+      }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Kernels,
+                         ::testing::Values(Bf16Kernel::kAmx, Bf16Kernel::kDot,
+                                           Bf16Kernel::kEmulated),
+                         [](const auto& info) {
+                           return info.param == Bf16Kernel::kAmx   ? std::string("Amx")
+                                  : info.param == Bf16Kernel::kDot ? std::string("Dot")
+                                                                   : std::string("Emulated");
+                         });
+
+TEST(MatmulBf16, ToBf16RoundsLikeTorch) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> v = {0.0f,     -0.0f,     1.0f,   1.00390625f, 1.0078125f,
+                          3.14159f, -2.71828f, 1e-40f, -3e-39f,     1e30f,
+                          3.4e38f,  inf,       -inf,   65504.0f,    1.1754944e-38f};
+  for (int i = 0; i < 100; ++i) v.push_back(std::ldexp(1.0f + float(i) / 97.0f, i - 50));
+  const size_t n = v.size();
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const test::Stored s = test::store(v, t, {int64_t(n)});
+    const Bf16Weight b = to_bf16(s.view);
+    ASSERT_EQ(b.shape, s.view.shape);
+    for (size_t i = 0; i < n; ++i)
+      EXPECT_EQ(b.data[i], f32_to_bf16(load_float(s.view, int64_t(i))))
+          << dtype_name(t) << " value " << v[i];
+  }
+  const std::vector<float> nan = {std::numeric_limits<float>::quiet_NaN()};
+  const Bf16Weight bn = to_bf16(test::store(nan, DType::kF32, {1}).view);
+  EXPECT_TRUE(std::isnan(bf16_to_f32(bn.data[0])));
+}
+
+TEST(MatmulBf16, ReportsItsKernel) {
+  const std::string k = bf16_kernel_name();
+  EXPECT_TRUE(k == "amx" || k == "avx512_bf16" || k == "emulated") << k;
+}
+
+}  // namespace
+}  // namespace dsvl::kernels
