@@ -1,0 +1,115 @@
+#include "train/adamw.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/threadpool.h"
+#include "io/safetensors.h"
+
+namespace dsvl::train {
+
+double LrSchedule::lr_at(double base, int64_t step) const {
+  switch (kind) {
+    case Kind::kConstant:
+      return base;
+    case Kind::kWarmupCosine: {
+      if (warmup_steps > 0 && step <= warmup_steps)
+        return base * double(step) / double(warmup_steps);
+      const double span = double(std::max<int64_t>(1, total_steps - warmup_steps));
+      const double p = std::min(1.0, double(step - warmup_steps) / span);
+      const double floor = base * min_lr_ratio;
+      return floor + (base - floor) * 0.5 * (1.0 + std::cos(M_PI * p));
+    }
+    case Kind::kStep:
+      return base * std::pow(gamma, double((step - 1) / std::max<int64_t>(1, step_size)));
+  }
+  return base;
+}
+
+double AdamW::clip_gradients(ParamSet& ps) const {
+  // clip_grad_norm_: the norm of the per-tensor float32 norms.
+  double sq = 0;
+  for (Param* p : ps.trainable()) {
+    double s = 0;
+    for (float g : p->grad) s += double(g) * double(g);
+    const float n = float(std::sqrt(s));
+    sq += double(n) * double(n);
+  }
+  const float total = float(std::sqrt(sq));
+  if (cfg_.max_grad_norm > 0) {
+    const float coef = float(cfg_.max_grad_norm) / (total + 1e-6f);
+    if (coef < 1.0f)
+      for (Param* p : ps.trainable())
+        for (float& g : p->grad) g *= coef;
+  }
+  return total;
+}
+
+void AdamW::step(ParamSet& ps, double lr) {
+  ++t_;
+  const double bc1 = 1.0 - std::pow(cfg_.beta1, double(t_));
+  const double bc2 = 1.0 - std::pow(cfg_.beta2, double(t_));
+  const float step_size = float(lr / bc1);
+  const float bc2_sqrt = float(std::sqrt(bc2));
+  const float b1 = float(cfg_.beta1), b2 = float(cfg_.beta2);
+  const float one_b1 = float(1.0 - cfg_.beta1), one_b2 = float(1.0 - cfg_.beta2);
+  const float eps = float(cfg_.eps);
+  for (Param* p : ps.trainable()) {
+    Moments& st = state_[p->key];
+    if (st.m.size() != p->value.size()) {
+      st.m.assign(p->value.size(), 0.0f);
+      st.v.assign(p->value.size(), 0.0f);
+    }
+    const float decay = decays(p->shape) ? float(1.0 - lr * cfg_.weight_decay) : 1.0f;
+    float* w = p->value.data();
+    const float* g = p->grad.data();
+    float* m = st.m.data();
+    float* v = st.v.data();
+    parallel_for(
+        int64_t(p->value.size()),
+        [&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) {
+            w[i] *= decay;
+            m[i] = m[i] * b1 + one_b1 * g[i];
+            v[i] = v[i] * b2 + one_b2 * g[i] * g[i];
+            const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+            w[i] += -step_size * (m[i] / denom);
+          }
+        },
+        1 << 14);
+  }
+}
+
+void AdamW::save(const std::string& path) const {
+  std::vector<io::OwnedTensor> ts;
+  ts.push_back(io::make_i64("adamw.step", {}, {t_}));
+  for (const auto& [key, st] : state_) {
+    ts.push_back(io::make_f32("m." + key, {int64_t(st.m.size())}, st.m.data()));
+    ts.push_back(io::make_f32("v." + key, {int64_t(st.v.size())}, st.v.data()));
+  }
+  const std::map<std::string, std::string> meta = {
+      {"lr", std::to_string(cfg_.lr)},
+      {"beta1", std::to_string(cfg_.beta1)},
+      {"beta2", std::to_string(cfg_.beta2)},
+      {"eps", std::to_string(cfg_.eps)},
+      {"weight_decay", std::to_string(cfg_.weight_decay)}};
+  io::write_safetensors(path, ts, meta);
+}
+
+void AdamW::load(const std::string& path) {
+  io::SafeTensorsFile f(path);
+  state_.clear();
+  auto it = f.tensors().find("adamw.step");
+  if (it == f.tensors().end() || it->second.dtype != DType::kI64)
+    throw IoError(path + ": no adamw.step (I64) tensor: not an optimizer state file");
+  t_ = *static_cast<const int64_t*>(it->second.data);
+  for (const auto& [name, view] : f.tensors()) {
+    if (name.size() < 3 || name[1] != '.' || (name[0] != 'm' && name[0] != 'v')) continue;
+    if (view.dtype != DType::kF32) throw IoError(path + ": " + name + " is not F32");
+    const float* d = static_cast<const float*>(view.data);
+    auto& dst = name[0] == 'm' ? state_[name.substr(2)].m : state_[name.substr(2)].v;
+    dst.assign(d, d + view.numel());
+  }
+}
+
+}  // namespace dsvl::train

@@ -1,0 +1,39 @@
+// Runs one case of the training conformance kit (../shared/conformance-train, README there):
+// builds the batch from the case JSON (ids, images, labels rule, trainable set), runs the
+// stage's forward + backward, the AdamW steps or the MC-PPL scoring, and returns the output
+// tensors named as in the kit README. Used by `dsvl train-step` and the tests.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "train/model.h"
+
+namespace dsvl::train {
+
+// Frozen SAM features of an image as [576, C] (token-major), for hybrid models.
+using SamFeatureFn = std::function<Tensor(const std::string& model_dir, const ImageInput&)>;
+
+// The default SAM feature source: the vision goldens of the inference kit (`vision.high` of a
+// ../conformance case with the same model and image), located next to the training kit.
+// Throws IoError when no case has that model+image.
+Tensor sam_features_from_inference_kit(const std::string& kit_dir, const std::string& model,
+                                       const std::string& image_file);
+
+struct KitCaseOptions {
+  // Source of frozen SAM features; unset: sam_features_from_inference_kit.
+  SamFeatureFn sam_features;
+};
+
+// Tensors to write for the case at `case_json` (paths resolved relative to the kit folder,
+// the case file's parent's parent).
+std::vector<io::OwnedTensor> run_kit_case(const std::string& case_json,
+                                          const KitCaseOptions& opt = {});
+
+// Reads a preprocess golden of the inference kit into an ImageInput: pixel_values =
+// float32(float64(u8)·0.00392156862745098), low_res = low_res_input when present.
+ImageInput load_preprocessed_image(const std::string& path, const std::string& name);
+
+}  // namespace dsvl::train
