@@ -1,0 +1,32 @@
+// The MLP projector from vision features to LLM embeddings (spec §3.5):
+//   mlp_gelu (1.3B):                        out = L_{d−1}(…GELU(L_0(x)))
+//   low_high_hybrid_split_mlp_gelu (7B):    z = high_up_proj(high) ⊕ low_up_proj(low)
+//                                           (high half first), then [GELU, Linear] × (depth−1)
+// GELU is exact (erf). Thread-safety as vision::VisionModel: immutable after load, views into
+// the WeightStore (which must outlive it).
+#pragma once
+
+#include <memory>
+
+#include "core/tensor.h"
+#include "io/config.h"
+#include "io/safetensors.h"
+#include "vision/vision.h"
+
+namespace dsvl::aligner {
+
+class Aligner {
+ public:
+  // Binds aligner.* with the shapes implied by the config (IoError / ShapeError naming the
+  // tensor otherwise). The variant follows aligner_config.params.projector_type.
+  static std::unique_ptr<Aligner> load(const io::ModelConfig& config, const io::WeightStore& store);
+  virtual ~Aligner() = default;
+
+  // features of n images (as returned by VisionModel::encode) → [n, 576, n_embed].
+  // Throws ShapeError if the features lack the tensors this variant needs or have other shapes.
+  virtual Tensor forward(const vision::VisionFeatures& features, int n) const = 0;
+
+  virtual int out_dim() const = 0;  // n_embed (= LLM hidden size)
+};
+
+}  // namespace dsvl::aligner

@@ -1,0 +1,40 @@
+// Softmax attention for one head: o = softmax(scale·q·kᵀ + bias)·v, computed in blocks of query
+// rows so the score matrix never exists whole (SAM's global blocks have 4096 keys: a full
+// [4096, 4096] score matrix per head would be 64 MB). Single-threaded by design: model code
+// runs one (window, head) task per thread and calls this from inside the task.
+#pragma once
+
+#include <cstdint>
+
+namespace dsvl::kernels {
+
+// Additive bias decomposed over a key grid (SAM's relative positions, spec §3.3): keys are a
+// kh×kw grid in row-major order and score(i, y·kw + x) += rel_h[i·kh + y] + rel_w[i·kw + x],
+// added as (score + rel_h) + rel_w like the official code.
+struct GridBias {
+  const float* rel_h = nullptr;  // [n_q, kh]
+  const float* rel_w = nullptr;  // [n_q, kw]
+  int64_t kh = 0, kw = 0;        // kh·kw == n_k
+};
+
+// Floats of scratch attention_head needs for n_k keys of head dim d.
+int64_t attention_scratch_floats(int64_t n_k, int64_t d);
+
+// q: [n_q, d] rows ldq apart; k, v: [n_k, d] rows ldk / ldv apart; o: [n_q, d] rows ldo apart.
+// q is multiplied by `scale` before q·kᵀ (as (q·scale)@kᵀ in the reference code). bias may
+// be nullptr. scratch: attention_scratch_floats(n_k, d) floats, not shared between threads.
+void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
+                    int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
+                    const GridBias* bias, float* o, int64_t ldo, float* scratch);
+
+// Naive reference (double accumulation, full score rows).
+void attention_head_ref(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
+                        int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
+                        const GridBias* bias, float* o, int64_t ldo);
+
+// C[M, N] = A[M, K]·B[K, N], all row-major with leading dimensions; overwrites C.
+// Single-threaded register-tiled kernel used for q·kᵀ (with kᵀ pre-transposed) and P·v.
+void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+             int64_t M, int64_t N, int64_t K);
+
+}  // namespace dsvl::kernels

@@ -1,0 +1,35 @@
+// Binds checkpoint tensors to weight-struct fields under a key prefix, checking shape and dtype.
+// The per-module tables that use it (sam/weights.cpp, siglip/weights.cpp, aligner/*.cpp) are
+// the only places that spell checkpoint keys; forward code uses the struct fields.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/safetensors.h"
+
+namespace dsvl::vision {
+
+class Binder {
+ public:
+  Binder(const io::WeightStore& store, std::string prefix)
+      : store_(store), prefix_(std::move(prefix)) {}
+
+  // prefix + name + "." (e.g. sub("blocks.3") → ".../blocks.3.").
+  Binder sub(const std::string& name) const { return Binder(store_, prefix_ + name + "."); }
+
+  // A float (F32/F16/BF16) tensor of exactly `shape`, as stored (no copy). Throws IoError if
+  // absent, ShapeError naming file, key, actual and expected shape or dtype otherwise.
+  TensorView view(const std::string& name, const Shape& shape) const;
+  // The same, widened to float32 (small vectors: norms, biases, rel-pos tables).
+  std::vector<float> floats(const std::string& name, const Shape& shape) const;
+
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  const io::WeightStore& store_;
+  std::string prefix_;
+};
+
+}  // namespace dsvl::vision

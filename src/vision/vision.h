@@ -1,0 +1,62 @@
+// The vision side of DeepSeek-VL (spec §3.2–§3.4): pixels in, per-image feature tokens out.
+//
+//   1.3B (CLIPVisionTower):  SigLIP-L/16 at 384                    → out  [n, 576, C]
+//   7B (HybridVisionTower):  SAM-B at 1024 (high) + SigLIP-L at 384 → high [n, C, 24, 24] NCHW,
+//                                                                     low  [n, 576, C]
+//
+// Which tower is built follows config.json (vision_config.cls); the aligner (aligner/aligner.h)
+// turns the features into LLM embeddings. Thread-safety: a loaded model is immutable; encode()
+// allocates its own activations, so concurrent encode() calls are safe (each uses the shared
+// thread pool in turn). The model keeps views into the WeightStore's mapped tensors: the store
+// must outlive the model.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+#include "io/config.h"
+#include "io/safetensors.h"
+
+namespace dsvl::vision {
+
+struct VisionFeatures {
+  Tensor high;  // hybrid: SAM tower output [n, C, 24, 24] NCHW (= main + hd·alpha)
+  Tensor low;   // hybrid: SigLIP tower output [n, 576, C]
+  Tensor out;   // SigLIP-only (1.3B): tower output [n, 576, C]
+};
+
+// Intermediates of the FIRST image of an encode() call, named and shaped as the conformance
+// kit's debug tensors: sam.x_after_pos, sam.block0, sam.block<g> (g = first global block),
+// sam.neck, sam.neck_interp, sam.main, sam.hd, siglip.x_after_pos, siglip.block0,
+// siglip.pre_norm. SAM maps in the kit's layouts: [1, 64, 64, C] NHWC for block outputs,
+// NCHW for the neck and downsample outputs.
+struct DebugTaps {
+  std::map<std::string, Tensor> tensors;
+};
+
+class VisionModel {
+ public:
+  // Binds every tensor the tower uses (exact shapes from the config; a missing or mis-shaped
+  // tensor throws IoError / ShapeError naming it). Unused checkpoint tensors (attn_pool.*,
+  // high_layer_norm, low_layer_norm) are never read.
+  static std::unique_ptr<VisionModel> load(const io::ModelConfig& config,
+                                           const io::WeightStore& store);
+  virtual ~VisionModel() = default;
+
+  // pixels: n processor outputs [n, 3, S, S] in [0, 1] (S = image_size(): 1024 hybrid, 384
+  // SigLIP-only); the towers normalise internally (spec §3.2). low_res: hybrid only, the
+  // [n, 3, 384, 384] antialiased-bilinear downscale of pixels (still in [0, 1]), as made by
+  // image::resize_bilinear_antialias; must be nullptr for SigLIP-only models.
+  // Throws RequestError when low_res is missing/extra or n < 1.
+  virtual VisionFeatures encode(const float* pixels, const float* low_res, int n,
+                                DebugTaps* debug = nullptr) const = 0;
+
+  virtual int image_size() const = 0;        // S of `pixels`
+  virtual int low_res_size() const = 0;      // 384 for the hybrid, 0 if no low-res input
+  virtual int tokens_per_image() const = 0;  // 576
+  virtual int width() const = 0;             // C of the features (= aligner input_dim)
+};
+
+}  // namespace dsvl::vision

@@ -1,0 +1,61 @@
+#include "kernels/cpu/attention.h"
+
+#include "kernel_test_util.h"
+
+namespace dsvl::kernels {
+namespace {
+
+TEST(Attention, GemmNnMatchesNaive) {
+  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                         {7, 63, 5},
+                         {5, 130, 64},
+                         {17, 16, 33},
+                         {4, 64, 4097}}) {
+    const int64_t lda = K + 1, ldb = N + 2, ldc = N + 3;
+    auto A = test::random_vec(size_t(M * lda), 1), B = test::random_vec(size_t(K * ldb), 2);
+    std::vector<float> C(size_t(M * ldc), 7.0f), R(C);
+    gemm_nn(A.data(), lda, B.data(), ldb, C.data(), ldc, M, N, K);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k)
+          s += double(A[size_t(i * lda + k)]) * B[size_t(k * ldb + j)];
+        R[size_t(i * ldc + j)] = float(s);
+      }
+    EXPECT_TRUE(test::close(
+        C.data(), R.data(), C.size(), 1e-5 * std::sqrt(double(K)), 1e-5,
+        "gemm_nn " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K)));
+  }
+}
+
+void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_bias) {
+  const int64_t n_k = kh * kw, ld = 3 * d + 1;  // q|k|v interleaved rows, odd stride
+  const int64_t rows = std::max(n_q, n_k);
+  auto qkv = test::random_vec(size_t(rows * ld) + 1, uint32_t(n_q * 31 + d));
+  auto rh = test::random_vec(size_t(n_q * kh), 5), rw = test::random_vec(size_t(n_q * kw), 6);
+  GridBias bias{rh.data(), rw.data(), kh, kw};
+  const float* q = qkv.data() + 1;
+  const int64_t ldo = d + 5;
+  std::vector<float> o(size_t(n_q * ldo)), r(o.size());
+  std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
+  const float scale = 1.0f / std::sqrt(float(d));
+  attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, scale, with_bias ? &bias : nullptr,
+                 o.data(), ldo, scratch.data());
+  attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, scale,
+                     with_bias ? &bias : nullptr, r.data(), ldo);
+  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 2e-6, 1e-5,
+                          "attention n_q=" + std::to_string(n_q) + " n_k=" + std::to_string(n_k) +
+                              " d=" + std::to_string(d)));
+}
+
+TEST(Attention, MatchesReferenceOddSizes) {
+  check_attention(1, 1, 1, 1, false);
+  check_attention(7, 1, 7, 5, true);
+  check_attention(63, 9, 7, 16, true);
+  check_attention(196, 14, 14, 64, true);
+  check_attention(33, 1, 577, 33, false);
+  check_attention(20, 3, 5, 80, false);
+}
+
+}  // namespace
+}  // namespace dsvl::kernels
