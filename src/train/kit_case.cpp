@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "train/adamw.h"
+#include "train/frozen_sam.h"
 #include "train/mcppl.h"
 #include "train/stages.h"
 #include "train/weights.h"
@@ -48,17 +49,18 @@ struct Case {
   std::map<std::string, std::unique_ptr<ImageInput>> images;  // by image file name
 };
 
-void load_images(Case& c, const TrainModel& model, const KitCaseOptions& opt) {
+void load_images(Case& c, TrainModel& model, const KitCaseOptions& opt) {
   if (!c.j.contains("preprocess_files")) return;
+  std::unique_ptr<FrozenSam> sam;
+  if (model.config().is_hybrid() && !opt.sam_features)
+    sam = std::make_unique<FrozenSam>(model.config(), model.params().store());
   for (auto& [img, rel] : c.j["preprocess_files"].items()) {
     auto im = std::make_unique<ImageInput>(
         load_preprocessed_image((fs::path(c.kit) / rel.get<std::string>()).string(), img));
     if (model.config().is_hybrid()) {
       if (im->low_res.data.empty())
         throw IoError(rel.get<std::string>() + ": no low_res_input for the hybrid tower");
-      im->high_features = opt.sam_features
-                              ? opt.sam_features(c.model_dir, *im)
-                              : sam_features_from_inference_kit(c.kit, c.model_name, img);
+      im->high_features = sam ? sam->features(im->pixels) : opt.sam_features(c.model_dir, *im);
     }
     c.images[img] = std::move(im);
   }
@@ -269,37 +271,6 @@ ImageInput load_preprocessed_image(const std::string& path, const std::string& n
   auto lo = f.tensors().find("low_res_input");
   if (lo != f.tensors().end()) im.low_res = to_float(lo->second);
   return im;
-}
-
-Tensor sam_features_from_inference_kit(const std::string& kit_dir, const std::string& model,
-                                       const std::string& image_file) {
-  const fs::path cases = fs::path(kit_dir) / "../conformance/cases";
-  std::error_code ec;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(cases, ec))
-    if (e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& p : files) {
-    const json j = read_json(p.string());
-    if (j.value("model", std::string()) != model || !j.contains("images")) continue;
-    const auto imgs = j["images"].get<std::vector<std::string>>();
-    auto it = std::find(imgs.begin(), imgs.end(), image_file);
-    if (it == imgs.end()) continue;
-    fs::path st = p;
-    st.replace_extension(".safetensors");
-    io::SafeTensorsFile f(st.string());
-    auto v = f.tensors().find("vision.high");
-    if (v == f.tensors().end()) continue;
-    const Tensor all = to_float(v->second);  // [n, C, 24, 24]
-    const int64_t C = all.shape.at(1), idx = it - imgs.begin();
-    Tensor out({kImageTokens, C});
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t t = 0; t < kImageTokens; ++t)
-        out.data[size_t(t * C + c)] = all.data[size_t((idx * C + c) * kImageTokens + t)];
-    return out;
-  }
-  throw IoError("no SAM features for model " + model + " and image " + image_file + " in " +
-                cases.string() + " (and no SAM forward available)");
 }
 
 std::vector<io::OwnedTensor> run_kit_case(const std::string& case_json, const KitCaseOptions& opt) {

@@ -16,14 +16,8 @@ namespace dsvl::train {
 // Frozen SAM features of an image as [576, C] (token-major), for hybrid models.
 using SamFeatureFn = std::function<Tensor(const std::string& model_dir, const ImageInput&)>;
 
-// The default SAM feature source: the vision goldens of the inference kit (`vision.high` of a
-// ../conformance case with the same model and image), located next to the training kit.
-// Throws IoError when no case has that model+image.
-Tensor sam_features_from_inference_kit(const std::string& kit_dir, const std::string& model,
-                                       const std::string& image_file);
-
 struct KitCaseOptions {
-  // Source of frozen SAM features; unset: sam_features_from_inference_kit.
+  // Source of frozen SAM features; unset: the model's own SAM tower (FrozenSam).
   SamFeatureFn sam_features;
 };
 
