@@ -273,7 +273,9 @@ ImageInput load_preprocessed_image(const std::string& path, const std::string& n
   return im;
 }
 
-std::vector<io::OwnedTensor> run_kit_case(const std::string& case_json, const KitCaseOptions& opt) {
+namespace {
+
+Case read_case(const std::string& case_json) {
   Case c;
   c.file = case_json;
   c.kit = fs::absolute(case_json).parent_path().parent_path().string();
@@ -283,6 +285,26 @@ std::vector<io::OwnedTensor> run_kit_case(const std::string& case_json, const Ki
   c.model_name = get<std::string>(c.j, "model", c.file);
   c.model_dir = (fs::path(c.kit) / get<std::string>(c.j, "model_dir", c.file)).string();
   c.image_id = c.j.at("tokens").at("image").get<int64_t>();
+  return c;
+}
+
+}  // namespace
+
+KitBatch load_kit_batch(const std::string& case_json) {
+  Case c = read_case(case_json);
+  TrainModel model(c.model_dir);
+  model.set_image_token_id(c.image_id);
+  load_images(c, model, {});
+  KitBatch kb;
+  kb.model_dir = c.model_dir;
+  kb.image_token_id = c.image_id;
+  kb.rows = build_batch(c);
+  for (auto& [name, im] : c.images) kb.images.push_back(std::move(im));  // rows keep pointers
+  return kb;
+}
+
+std::vector<io::OwnedTensor> run_kit_case(const std::string& case_json, const KitCaseOptions& opt) {
+  Case c = read_case(case_json);
   TrainModel model(c.model_dir);
   model.set_image_token_id(c.image_id);
   load_images(c, model, opt);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@ struct KitCaseOptions {
   // Source of frozen SAM features; unset: the model's own SAM tower (FrozenSam).
   SamFeatureFn sam_features;
 };
+
+// The batch of a stage / adamw case (images preprocessed, SAM features computed), for
+// tests and tools that drive the model themselves.
+struct KitBatch {
+  std::string model_dir;
+  int64_t image_token_id = 0;
+  std::vector<std::unique_ptr<ImageInput>> images;
+  std::vector<Row> rows;
+};
+KitBatch load_kit_batch(const std::string& case_json);
 
 // Tensors to write for the case at `case_json` (paths resolved relative to the kit folder,
 // the case file's parent's parent).

@@ -64,8 +64,8 @@ void grad_check(const std::function<Vec()>& fwd, const std::function<void(const 
       const double fd = (lp - lm) / (2 * h), an = (*v.grad)[j];
       const double err = std::fabs(fd - an) / std::max(1.0, std::fabs(fd));
       worst = std::max(worst, err);
-      ASSERT_LT(err, 1e-6) << v.name << "[" << j << "]: finite difference " << fd
-                           << ", backward " << an;
+      ASSERT_LT(err, 1e-6) << v.name << "[" << j << "]: finite difference " << fd << ", backward "
+                           << an;
     }
     SCOPED_TRACE(v.name + " worst rel err " + std::to_string(worst));
   }
@@ -134,8 +134,8 @@ TEST(GradCheck, LayerNorm) {
       },
       [&](const Vec& dy) {
         layernorm_backward(dy.data(), x.data(), mean.data(), rstd.data(), M, D,
-                           VecRef<double>{w.data(), dw.data()},
-                           VecRef<double>{b.data(), db.data()}, dx.data());
+                           VecRef<double>{w.data(), dw.data()}, VecRef<double>{b.data(), db.data()},
+                           dx.data());
       },
       {{"x", &x, &dx}, {"w", &w, &dw}, {"b", &b, &db}});
 }
@@ -150,8 +150,7 @@ TEST(GradCheck, GeluAndSwiglu) {
         gelu_forward(x.data(), n, y.data());
         return y;
       },
-      [&](const Vec& dy) { gelu_backward(dy.data(), x.data(), n, dx.data()); },
-      {{"x", &x, &dx}});
+      [&](const Vec& dy) { gelu_backward(dy.data(), x.data(), n, dx.data()); }, {{"x", &x, &dx}});
   Vec g = randn(n, rng, 2.0), u = randn(n, rng), dg(n), du(n);
   grad_check(
       [&] {
@@ -159,7 +158,9 @@ TEST(GradCheck, GeluAndSwiglu) {
         swiglu_forward(g.data(), u.data(), n, a.data());
         return a;
       },
-      [&](const Vec& da) { swiglu_backward(da.data(), g.data(), u.data(), n, dg.data(), du.data()); },
+      [&](const Vec& da) {
+        swiglu_backward(da.data(), g.data(), u.data(), n, dg.data(), du.data());
+      },
       {{"g", &g, &dg}, {"u", &u, &du}});
 }
 
@@ -341,8 +342,11 @@ void check_aligner(bool hybrid) {
     return a;
   };
   AlignerActs<double> acts;
-  std::vector<Var> vars = {{"low", &lo, &dlo}, {"w0", &w0, &dw0}, {"b0", &b0, &db0},
-                           {"w2", &w2, &dw2},  {"b2", &b2, &db2}};
+  std::vector<Var> vars = {{"low", &lo, &dlo},
+                           {"w0", &w0, &dw0},
+                           {"b0", &b0, &db0},
+                           {"w2", &w2, &dw2},
+                           {"b2", &b2, &db2}};
   if (hybrid) {
     vars.push_back({"high", &hi, &dhi});
     vars.push_back({"w1", &w1, &dw1});
