@@ -9,6 +9,13 @@
 
 namespace dsvl::train {
 
+int64_t count_loss_tokens(const std::vector<Row>& rows) {
+  int64_t n = 0;
+  for (const Row& r : rows)
+    for (size_t t = 1; t < r.labels.size(); ++t) n += r.labels[t] != kIgnoreIndex;
+  return n;
+}
+
 TrainModel::TrainModel(const std::string& dir)
     : cfg_(io::load_model_config(dir)), params_(io::WeightStore::open(dir)) {
   rebind();

@@ -43,6 +43,11 @@ struct StepResult {
   std::vector<float> d_vision;  // [n_images·576, C_siglip]: dL/d(SigLIP output), stage 3
 };
 
+// Number of loss tokens of a batch (labels[t+1] != −100): with gradient accumulation over
+// micro-batches, pass grad_scale = 1 / (Σ over the micro-batches of this) to every
+// forward_backward so the accumulated gradient is that of the whole batch's mean loss.
+int64_t count_loss_tokens(const std::vector<Row>& rows);
+
 class TrainModel {
  public:
   // Loads config and weights of a model folder (weights stay mmapped).
