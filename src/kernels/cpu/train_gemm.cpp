@@ -1,6 +1,7 @@
 #include "kernels/cpu/train_gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -158,7 +159,11 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
   }
 }
 
+std::atomic<uint64_t> g_flops{0};
+
 }  // namespace
+
+uint64_t gemm_flop_count() { return g_flops.load(std::memory_order_relaxed); }
 
 MatRef weight(const TensorView& w) {
   if (w.shape.size() != 2) throw ShapeError("gemm: weight must be 2-D, got " + shape_str(w.shape));
@@ -173,6 +178,7 @@ MatRef weight_t(const TensorView& w) {
 void gemm(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* C, int64_t ldc,
           bool accumulate) {
   if (M <= 0 || N <= 0) return;
+  g_flops.fetch_add(uint64_t(2 * M * N * K), std::memory_order_relaxed);
   const int nt = num_threads();
   const double work = double(M) * double(N) * double(K);
   if (nt == 1 || work < 2e5) {

@@ -34,6 +34,10 @@ MatRef weight_t(const TensorView& w);
 void gemm(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* C, int64_t ldc,
           bool accumulate);
 
+// Floating-point operations (2·M·N·K per call) done by gemm() since the process started;
+// benchmarks read it to report GFLOP/s.
+uint64_t gemm_flop_count();
+
 // Naive scalar reference with double accumulation (tests).
 void gemm_ref(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* C,
               int64_t ldc, bool accumulate);
