@@ -1,5 +1,6 @@
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -26,21 +27,49 @@ double LrSchedule::lr_at(double base, int64_t step) const {
   return base;
 }
 
+namespace {
+
+// Σ g² of one tensor: float partial sums per block, double across blocks and threads.
+double sq_norm(const std::vector<float>& g) {
+  const int64_t n = int64_t(g.size());
+  std::vector<double> part(size_t(num_threads()), 0.0);
+  parallel_run([&](int t, int nt) {
+    const int64_t i0 = n * t / nt, i1 = n * (t + 1) / nt;
+    double s = 0;
+    for (int64_t b = i0; b < i1; b += 4096) {
+      float f = 0;
+      for (int64_t i = b; i < std::min(i1, b + 4096); ++i) f += g[size_t(i)] * g[size_t(i)];
+      s += double(f);
+    }
+    part[size_t(t)] = s;
+  });
+  double s = 0;
+  for (double x : part) s += x;
+  return s;
+}
+
+}  // namespace
+
 double AdamW::clip_gradients(ParamSet& ps) const {
   // clip_grad_norm_: the norm of the per-tensor float32 norms.
   double sq = 0;
   for (Param* p : ps.trainable()) {
-    double s = 0;
-    for (float g : p->grad) s += double(g) * double(g);
-    const float n = float(std::sqrt(s));
+    const float n = float(std::sqrt(sq_norm(p->grad)));
     sq += double(n) * double(n);
   }
   const float total = float(std::sqrt(sq));
   if (cfg_.max_grad_norm > 0) {
     const float coef = float(cfg_.max_grad_norm) / (total + 1e-6f);
     if (coef < 1.0f)
-      for (Param* p : ps.trainable())
-        for (float& g : p->grad) g *= coef;
+      for (Param* p : ps.trainable()) {
+        float* g = p->grad.data();
+        parallel_for(
+            int64_t(p->grad.size()),
+            [&](int64_t i0, int64_t i1) {
+              for (int64_t i = i0; i < i1; ++i) g[i] *= coef;
+            },
+            1 << 14);
+      }
   }
   return total;
 }
@@ -61,10 +90,10 @@ void AdamW::step(ParamSet& ps, double lr) {
       st.v.assign(p->value.size(), 0.0f);
     }
     const float decay = decays(p->shape) ? float(1.0 - lr * cfg_.weight_decay) : 1.0f;
-    float* w = p->value.data();
-    const float* g = p->grad.data();
-    float* m = st.m.data();
-    float* v = st.v.data();
+    float* __restrict w = p->value.data();
+    const float* __restrict g = p->grad.data();
+    float* __restrict m = st.m.data();
+    float* __restrict v = st.v.data();
     parallel_for(
         int64_t(p->value.size()),
         [&](int64_t i0, int64_t i1) {
