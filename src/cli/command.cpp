@@ -1,6 +1,7 @@
 #include "cli/command.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -21,7 +22,8 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
   };
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string a = argv[i];
-    if (a.size() < 2 || a[0] != '-' || (a.size() > 1 && (std::isdigit(a[1]) || a[1] == '.'))) {
+    if (a.size() < 2 || a[0] != '-' ||
+        (a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.'))) {
       positional_.push_back(a);
       continue;
     }

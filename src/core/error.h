@@ -2,21 +2,11 @@
 // server/ to a JSON 4xx/5xx). Each names the file, key, expected and actual value.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
+#include "dsvl/error.h"
+
 namespace dsvl {
-
-enum class ErrorKind { kIo, kConfig, kShape, kRequest, kLimit, kInternal };
-
-class Error : public std::runtime_error {
- public:
-  Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
-  ErrorKind kind() const { return kind_; }
-
- private:
-  ErrorKind kind_;
-};
 
 // A file could not be read, or its bytes are malformed.
 struct IoError : Error {

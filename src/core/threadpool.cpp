@@ -26,7 +26,10 @@ class Pool {
     stop();
     n_ = std::max(1, n);
     quit_ = false;
-    for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { loop(i); });
+    // New workers must not mistake the last finished job for a new one: they start from the
+    // current generation (job_ is null by now).
+    const uint64_t gen = generation_;
+    for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
   void run(const std::function<void(int, int)>& fn) {
@@ -51,9 +54,8 @@ class Pool {
   }
 
  private:
-  void loop(int index) {
+  void loop(int index, uint64_t seen) {
     t_in_worker = true;
-    uint64_t seen = 0;
     for (;;) {
       const std::function<void(int, int)>* job;
       {

@@ -1,5 +1,6 @@
 #include "io/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -99,6 +100,7 @@ SamConfig parse_sam(const json& j, const Reader& r) {
     r.fail("model_name",
            "unknown high-resolution tower \"" + c.model_name + "\" (supported: sam_b_downsample)");
   c.image_size = r.integer(j, "image_size", 1024);
+  c.output_dim = r.integer(j, "output_dim", 1024);
   c.pixel_mean = r.triple(j, "pixel_mean", c.pixel_mean);
   c.pixel_std = r.triple(j, "pixel_std", c.pixel_std);
   if (j.contains("arch")) {
@@ -120,8 +122,9 @@ SamConfig parse_sam(const json& j, const Reader& r) {
   if (c.width % c.heads != 0)
     r.fail("arch.heads", "width " + std::to_string(c.width) + " is not divisible by heads " +
                              std::to_string(c.heads));
-  if (c.downsample_channels.size() != 2)
-    r.fail("arch.downsample_channels", "must list exactly 2 channel counts");
+  if (c.downsample_channels.size() != 2 || c.downsample_channels[0] < 1 ||
+      c.downsample_channels[1] < 1)
+    r.fail("arch.downsample_channels", "must list exactly 2 positive channel counts");
   if (c.global_attn_indexes.empty())
     r.fail("arch.global_attn_indexes",
            "needs at least one global block (the hd branch taps the first)");
@@ -139,6 +142,7 @@ SiglipConfig parse_siglip(const json& j, const Reader& r) {
     r.fail("model_name",
            "unknown vision tower \"" + c.model_name + "\" (supported: siglip_large_patch16_384)");
   c.image_size = r.integer(j, "image_size", 384);
+  c.output_dim = r.integer(j, "output_dim", 1024);
   c.pixel_mean = r.triple(j, "pixel_mean", c.pixel_mean);
   c.pixel_std = r.triple(j, "pixel_std", c.pixel_std);
   c.select_layer = r.integer(j, "select_layer", -1, -1000, 1000);
@@ -156,8 +160,7 @@ SiglipConfig parse_siglip(const json& j, const Reader& r) {
     if (c.layers + c.select_layer + 1 < 1) r.fail("select_layer", "selects no block");
     c.layers = c.layers + c.select_layer + 1;
   } else if (c.select_layer > 0) {
-    if (c.select_layer > c.layers) r.fail("select_layer", "beyond the tower depth");
-    c.layers = c.select_layer;
+    c.layers = std::min(c.layers, c.select_layer);  // the official code clamps, too
   }
   if (c.image_size % c.patch_size != 0) r.fail("image_size", "not a multiple of the patch size 16");
   if (c.width % c.heads != 0)

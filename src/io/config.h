@@ -25,6 +25,7 @@ struct SamConfig {
   std::vector<int> global_attn_indexes = {2, 5, 8, 11};
   int prompt_embed_dim = 256;  // neck width
   std::vector<int> downsample_channels = {512, 1024};
+  int output_dim = 1024;  // sizes only the unused vision_model.high_layer_norm
   float ln_eps = 1e-6f;
   std::array<float, 3> pixel_mean = {0.48145466f, 0.4578275f, 0.40821073f};
   std::array<float, 3> pixel_std = {0.26862954f, 0.26130258f, 0.27577711f};
@@ -45,6 +46,7 @@ struct SiglipConfig {
   double mlp_ratio = 4.0;
   float ln_eps = 1e-6f;
   int select_layer = -1;
+  int output_dim = 1024;  // hybrid only: sizes the unused vision_model.low_layer_norm
   std::array<float, 3> pixel_mean = {0.5f, 0.5f, 0.5f};
   std::array<float, 3> pixel_std = {0.5f, 0.5f, 0.5f};
 

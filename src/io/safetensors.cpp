@@ -106,10 +106,17 @@ void parse_safetensors(const uint8_t* bytes, size_t size, const std::string& nam
     ranges.emplace_back(b, e);
     if (tensors) (*tensors)[key] = TensorView{dt, shape, data + b};
   }
+  // Two non-empty ranges overlap iff, in start order, one starts before the furthest end seen
+  // so far (comparing only with the previous range misses an overlap across an empty tensor).
   std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second && ranges[i].first != ranges[i].second)
-      fail(name, "tensor data ranges overlap at byte " + std::to_string(ranges[i].first));
+  uint64_t furthest = 0;
+  for (const auto& [b, e] : ranges) {
+    if (b == e) continue;
+    if (b < furthest)
+      fail(name, "tensor data ranges overlap at byte " + std::to_string(b) +
+                     " (data_offsets of two tensors share bytes)");
+    furthest = e;
+  }
 }
 
 SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
@@ -157,7 +164,8 @@ WeightStore WeightStore::open(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) throw IoError(dir + ": model folder not found");
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   const fs::path single = fs::path(dir) / "model.safetensors";
-  if (!fs::exists(index, ec)) {
+  // A single file wins over an index, as in transformers' from_pretrained.
+  if (fs::exists(single, ec) || !fs::exists(index, ec)) {
     if (!fs::exists(single, ec))
       throw IoError(dir + ": no model.safetensors or model.safetensors.index.json in the folder");
     WeightStore s = open_file(single.string());
@@ -244,6 +252,8 @@ SafeTensorsWriter::SafeTensorsWriter(const std::string& path, std::vector<Spec> 
   if (!metadata.empty()) h["__metadata__"] = metadata;
   uint64_t off = 0;
   for (auto& s : specs_) {
+    if (s.name.empty() || s.name == "__metadata__" || h.contains(s.name))
+      throw IoError(path + ": tensor name \"" + s.name + "\" is empty, reserved or repeated");
     const uint64_t n = uint64_t(shape_numel(s.shape)) * dtype_size(s.dtype);
     h[s.name] = {
         {"dtype", dtype_name(s.dtype)}, {"shape", s.shape}, {"data_offsets", {off, off + n}}};
@@ -253,11 +263,13 @@ SafeTensorsWriter::SafeTensorsWriter(const std::string& path, std::vector<Spec> 
   while ((hs.size() + 8) % 8 != 0) hs.push_back(' ');  // align the data section to 8 bytes
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) throw IoError(path + ": cannot create: " + std::strerror(errno));
-  file_ = f;
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = uint8_t((uint64_t(hs.size()) >> (8 * i)) & 0xff);
-  if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(hs.data(), 1, hs.size(), f) != hs.size())
+  if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(hs.data(), 1, hs.size(), f) != hs.size()) {
+    std::fclose(f);  // the destructor does not run for a constructor that throws
     throw IoError(path + ": write failed");
+  }
+  file_ = f;
 }
 
 SafeTensorsWriter::~SafeTensorsWriter() {
@@ -266,16 +278,42 @@ SafeTensorsWriter::~SafeTensorsWriter() {
 
 void SafeTensorsWriter::write(const void* data, size_t nbytes) {
   if (next_ >= specs_.size()) throw IoError(path_ + ": more tensors written than declared");
-  const Spec& s = specs_[next_++];
+  const Spec& s = specs_[next_];
   const size_t want = size_t(shape_numel(s.shape)) * dtype_size(s.dtype);
-  if (nbytes != want)
+  if (nbytes != want || written_ != 0)
     throw IoError(path_ + ": " + s.name + ": got " + std::to_string(nbytes) + " bytes, expected " +
                   std::to_string(want));
-  if (nbytes && std::fwrite(data, 1, nbytes, static_cast<FILE*>(file_)) != nbytes)
+  if (want == 0) {
+    ++next_;  // an empty tensor is complete without any byte
+    return;
+  }
+  append(data, nbytes);
+}
+
+void SafeTensorsWriter::append(const void* data, size_t nbytes) {
+  if (!file_) throw IoError(path_ + ": write after finish()");
+  if (nbytes == 0) return;
+  // Empty tensors take no bytes: the bytes belong to the next non-empty one.
+  while (next_ < specs_.size() && written_ == 0 && shape_numel(specs_[next_].shape) == 0) ++next_;
+  if (next_ >= specs_.size()) throw IoError(path_ + ": more tensors written than declared");
+  const Spec& s = specs_[next_];
+  const size_t want = size_t(shape_numel(s.shape)) * dtype_size(s.dtype);
+  if (nbytes > want - written_)
+    throw IoError(path_ + ": " + s.name + ": " + std::to_string(written_ + nbytes) +
+                  " bytes appended, more than its " + std::to_string(want));
+  if (std::fwrite(data, 1, nbytes, static_cast<FILE*>(file_)) != nbytes)
     throw IoError(path_ + ": write failed (disk full?)");
+  written_ += nbytes;
+  if (written_ == want) {
+    ++next_;
+    written_ = 0;
+  }
 }
 
 void SafeTensorsWriter::finish() {
+  if (!file_) throw IoError(path_ + ": finish() called twice");
+  // Trailing empty tensors need no bytes.
+  while (next_ < specs_.size() && written_ == 0 && shape_numel(specs_[next_].shape) == 0) ++next_;
   if (next_ != specs_.size()) throw IoError(path_ + ": not every declared tensor was written");
   FILE* f = static_cast<FILE*>(file_);
   file_ = nullptr;

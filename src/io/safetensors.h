@@ -72,7 +72,7 @@ class WeightStore {
 
 // Writes a safetensors file tensor by tensor (a 7B shard is 5 GB: never all in memory).
 // Construct with every tensor's spec (in file order), then call write() once per tensor in
-// that order with its bytes, then finish().
+// that order with its bytes (or append() its bytes in pieces), then finish().
 class SafeTensorsWriter {
  public:
   struct Spec {
@@ -83,13 +83,18 @@ class SafeTensorsWriter {
   SafeTensorsWriter(const std::string& path, std::vector<Spec> specs,
                     const std::map<std::string, std::string>& metadata = {});
   ~SafeTensorsWriter();
+  // The whole next tensor at once.
   void write(const void* data, size_t nbytes);
+  // The next bytes of the current tensor, in pieces of any size (a 7B embedding table is
+  // 800 MB; synth streams it in chunks). A tensor is complete when all its bytes are in.
+  void append(const void* data, size_t nbytes);
   void finish();
 
  private:
   std::string path_;
   std::vector<Spec> specs_;
   size_t next_ = 0;
+  size_t written_ = 0;    // bytes of specs_[next_] written so far
   void* file_ = nullptr;  // FILE*
 };
 

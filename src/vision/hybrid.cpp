@@ -1,7 +1,10 @@
 // HybridVisionTower (7B, spec §3.2): SAM-B on the 1024 image (CLIP mean/std) and SigLIP-L on
 // its antialiased 384 downscale (mean/std 0.5), returned as a tuple; high_layer_norm and
 // low_layer_norm exist in the checkpoint but are never applied (spec §8.3) and never bound.
+#include <vector>
+
 #include "core/error.h"
+#include "image/image.h"
 #include "vision/sam/sam.h"
 #include "vision/siglip/siglip.h"
 #include "vision/towers.h"
@@ -33,9 +36,15 @@ class HybridTower final : public VisionModel {
                         DebugTaps* debug) const override {
     if (n < 1)
       throw RequestError("vision: encode needs at least one image, got " + std::to_string(n));
-    if (!low_res)
-      throw RequestError("vision: the hybrid tower needs the 384x384 low-resolution input");
     const int64_t S = sam_cfg_.image_size, L = siglip_cfg_.image_size;
+    std::vector<float> resized;
+    if (!low_res) {  // Resize(384, antialias=True) of the [0, 1] image (spec §3.2 step 1)
+      resized.resize(size_t(n) * 3 * size_t(L * L));
+      for (int i = 0; i < n; ++i)
+        image::resize_bilinear_antialias(pixels + i * 3 * S * S, int(S),
+                                         resized.data() + i * 3 * L * L, int(L), 3);
+      low_res = resized.data();
+    }
     const int64_t T = siglip_cfg_.n_tokens(), C = siglip_cfg_.width, side = sam::kOutSide;
     VisionFeatures f;
     f.high = Tensor({n, C, side, side});

@@ -47,9 +47,10 @@ class VisionModel {
 
   // pixels: n processor outputs [n, 3, S, S] in [0, 1] (S = image_size(): 1024 hybrid, 384
   // SigLIP-only); the towers normalise internally (spec §3.2). low_res: hybrid only, the
-  // [n, 3, 384, 384] antialiased-bilinear downscale of pixels (still in [0, 1]), as made by
-  // image::resize_bilinear_antialias; must be nullptr for SigLIP-only models.
-  // Throws RequestError when low_res is missing/extra or n < 1.
+  // [n, 3, 384, 384] antialiased-bilinear downscale of pixels (still in [0, 1]) as made by
+  // image::resize_bilinear_antialias / image::resized_pixel_values; nullptr makes the hybrid
+  // compute it itself (same function, same result). Must be nullptr for SigLIP-only models.
+  // Throws RequestError for a low_res given to a SigLIP-only model or n < 1.
   virtual VisionFeatures encode(const float* pixels, const float* low_res, int n,
                                 DebugTaps* debug = nullptr) const = 0;
 

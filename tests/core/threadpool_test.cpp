@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace dsvl {
@@ -36,6 +38,24 @@ TEST(ThreadPool, ResizeKeepsWorking) {
   EXPECT_EQ(calls.load(), 1);
   set_num_threads(old);
   EXPECT_EQ(num_threads(), old);
+}
+
+// Regression: workers created by a resize after jobs had run used to see the old job
+// generation as new and call a null job.
+TEST(ThreadPool, ResizeAfterJobsDoesNotReplayOldJob) {
+  const int old = num_threads();
+  std::atomic<int> calls{0};
+  for (int round = 0; round < 3; ++round) {
+    // The sleeps let the new workers start before the next job is posted.
+    set_num_threads(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    parallel_run([&](int, int) { calls++; });
+    set_num_threads(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    parallel_run([&](int, int) { calls++; });
+  }
+  EXPECT_EQ(calls.load(), 3 * (3 + 2));
+  set_num_threads(old);
 }
 
 }  // namespace

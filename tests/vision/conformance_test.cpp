@@ -2,6 +2,7 @@
 // images, every debug intermediate of a1_dog and c1_monday_jpeg.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "aligner/aligner.h"
@@ -76,6 +77,24 @@ void check_debug_taps(const std::string& name) {
     EXPECT_TRUE(test::matches_golden(it->second, c->golden->get(key), name + " " + key));
   }
   EXPECT_GE(checked, 3) << name << ": expected debug intermediates in the golden file";
+}
+
+// The towers' inputs from our image pipeline are the kit's: pixels exact (they are u8·factor),
+// the hybrid's 384 input within 1e-5 (README "Recommended checks").
+TEST(VisionConformance, OurPreprocessingGivesTheKitInputs) {
+  const auto names = test::vision_case_names();
+  if (names.empty()) GTEST_SKIP() << "../shared/conformance not found";
+  for (const std::string& name : names) {
+    const auto ours = test::load_vision_case(name);
+    const auto kit = test::load_vision_case(name, test::PixelSource::kGoldenPixels);
+    ASSERT_TRUE(ours && kit);
+    EXPECT_TRUE(ours->pixels == kit->pixels) << name << ": pixel_values differ";
+    ASSERT_EQ(ours->low_res.size(), kit->low_res.size()) << name;
+    double worst = 0;
+    for (size_t i = 0; i < ours->low_res.size(); ++i)
+      worst = std::max(worst, double(std::fabs(ours->low_res[i] - kit->low_res[i])));
+    EXPECT_LE(worst, 1e-5) << name << ": low_res_input max abs err " << worst;
+  }
 }
 
 TEST(VisionConformance, HybridDebugIntermediatesA1Dog) { check_debug_taps("a1_dog"); }

@@ -111,6 +111,19 @@ TEST(VisionModel, BatchOfTwoEqualsTwoSingleEncodes) {
   }
 }
 
+// Without low_res the hybrid makes its 384 input itself, with the same resize.
+TEST(VisionModel, HybridComputesLowResWhenNotGiven) {
+  const auto c = test::load_vision_case("a3_logo_rgba");
+  if (!c) GTEST_SKIP() << "../shared/conformance not found";
+  const io::ModelConfig cfg = io::load_model_config(c->model_dir);
+  const io::WeightStore store = io::WeightStore::open(c->model_dir);
+  const auto vision = VisionModel::load(cfg, store);
+  const VisionFeatures given = vision->encode(c->pixels.data(), c->low_res.data(), 1);
+  const VisionFeatures own = vision->encode(c->pixels.data(), nullptr, 1);
+  EXPECT_TRUE(same(given.low, own.low));
+  EXPECT_TRUE(same(given.high, own.high));
+}
+
 TEST(VisionModel, MissingTensorIsNamed) {
   const auto c = test::load_vision_case("a1_dog");
   if (!c) GTEST_SKIP() << "../shared/conformance not found";
@@ -166,9 +179,10 @@ TEST(VisionModel, LowResInputIsChecked) {
     const io::ModelConfig cfg = io::load_model_config(c->model_dir);
     const io::WeightStore store = io::WeightStore::open(c->model_dir);
     const auto vision = VisionModel::load(cfg, store);
-    // Hybrid without low-res, SigLIP-only with it, and n = 0 are request errors.
-    const float* wrong = cfg.is_hybrid() ? nullptr : c->pixels.data();
-    EXPECT_THROW(vision->encode(c->pixels.data(), wrong, 1), RequestError) << name;
+    // A low-res input to the SigLIP-only tower and n = 0 are request errors.
+    if (!cfg.is_hybrid()) {
+      EXPECT_THROW(vision->encode(c->pixels.data(), c->pixels.data(), 1), RequestError) << name;
+    }
     EXPECT_THROW(vision->encode(c->pixels.data(), nullptr, 0), RequestError) << name;
     EXPECT_EQ(vision->tokens_per_image(), 576);
     EXPECT_EQ(vision->image_size(), c->image_size);

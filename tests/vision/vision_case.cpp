@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/shared.h"
+#include "image/image.h"
 
 namespace fs = std::filesystem;
 
@@ -34,7 +35,7 @@ std::vector<std::string> vision_case_names() {
   return names;
 }
 
-std::optional<VisionCase> load_vision_case(const std::string& name) {
+std::optional<VisionCase> load_vision_case(const std::string& name, PixelSource source) {
   const std::string kit = shared_path("conformance");
   if (kit.empty()) return std::nullopt;
   std::ifstream in(kit + "/cases/" + name + ".json");
@@ -47,13 +48,28 @@ std::optional<VisionCase> load_vision_case(const std::string& name) {
   c.image_size = j.at("image_size").get<int>();
   c.golden = std::make_shared<io::WeightStore>(
       io::WeightStore::open_file(kit + "/cases/" + name + ".safetensors"));
-  // Pixels from the kit's preprocess goldens (the processor output is exactly u8·factor).
+  const io::ModelConfig cfg = io::load_model_config(c.model_dir);
+  if (source == PixelSource::kOurPreprocessing) {
+    const io::ImageProcessorConfig& p = cfg.image_processor;
+    const image::PreprocessConfig pc{p.image_size, p.image_mean, p.min_size, p.rescale_factor};
+    for (const std::string& file : c.images) {
+      const image::PixelInputs px =
+          image::make_pixel_inputs(image::decode_file(kit + "/images/" + file), pc);
+      c.pixels.insert(c.pixels.end(), px.pixel_values.begin(), px.pixel_values.end());
+      if (cfg.is_hybrid()) {
+        const auto low = image::resized_pixel_values(px, cfg.vision.siglip.image_size);
+        c.low_res.insert(c.low_res.end(), low.begin(), low.end());
+      }
+    }
+    return c;
+  }
+  // The kit's preprocess goldens: the processor output is exactly u8·factor.
   for (const auto& f : j.at("preprocess_files")) {
     const auto pre = io::WeightStore::open_file(kit + "/preprocess/" + f.get<std::string>());
     const TensorView& u8 = pre.get("pixel_values_u8");
     const auto* p = static_cast<const uint8_t*>(u8.data);
     for (int64_t i = 0; i < u8.numel(); ++i) c.pixels.push_back(rescale(p[i]));
-    if (pre.has("low_res_input")) {
+    if (cfg.is_hybrid()) {
       const Tensor lr = to_float(pre.get("low_res_input"));
       c.low_res.insert(c.low_res.end(), lr.data.begin(), lr.data.end());
     }

@@ -31,8 +31,14 @@ struct VisionCase {
 // is missing.
 std::vector<std::string> vision_case_names();
 
+// Where a case's pixels come from: our own image pipeline on the case's image files
+// (image::decode_file → make_pixel_inputs → resized_pixel_values), or the kit's preprocess
+// goldens (pixel_values_u8 · factor, low_res_input) to tell tower bugs from processor bugs.
+enum class PixelSource { kOurPreprocessing, kGoldenPixels };
+
 // Loads a case; std::nullopt if the kit is missing.
-std::optional<VisionCase> load_vision_case(const std::string& name);
+std::optional<VisionCase> load_vision_case(const std::string& name,
+                                           PixelSource source = PixelSource::kOurPreprocessing);
 
 // The kit's float32 check: max|got − golden| <= rel_tol·max|golden| and equal shapes. On
 // failure: tensor name, max abs / rel error, first bad index.

@@ -108,24 +108,33 @@ void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
 #endif
 }
 
+// Row stride of the transposed keys: n_k rounded up to a multiple of 16 plus 16 floats, so
+// that consecutive rows of kᵀ do not fall on the same L1 set (a stride of 4096 floats = 16 KB
+// would make the 64 rows read by each q·kᵀ tile thrash one set).
+int64_t kt_stride(int64_t n_k) { return (n_k + 15) / 16 * 16 + 16; }
+
 int64_t attention_scratch_floats(int64_t n_k, int64_t d) {
-  return d * n_k + kBlockRows * d + kBlockRows * n_k;
+  return d * kt_stride(n_k) + n_k * d + kBlockRows * d + kBlockRows * n_k;
 }
 
 void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                     int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
                     const GridBias* bias, float* o, int64_t ldo, float* scratch) {
-  float* kT = scratch;             // [d, n_k]: keys transposed so q·kᵀ is an NN product
-  float* qs = kT + d * n_k;        // [kBlockRows, d]: scaled queries of the block
+  const int64_t ldkt = kt_stride(n_k);
+  float* kT = scratch;             // [d, ldkt]: keys transposed so q·kᵀ is an NN product
+  float* vc = kT + d * ldkt;       // [n_k, d]: values packed contiguously (streamed by P·v)
+  float* qs = vc + n_k * d;        // [kBlockRows, d]: scaled queries of the block
   float* s = qs + kBlockRows * d;  // [kBlockRows, n_k]: scores, then probabilities
-  for (int64_t j = 0; j < n_k; ++j)
-    for (int64_t c = 0; c < d; ++c) kT[c * n_k + j] = k[j * ldk + c];
+  for (int64_t j = 0; j < n_k; ++j) {
+    for (int64_t c = 0; c < d; ++c) kT[c * ldkt + j] = k[j * ldk + c];
+    for (int64_t c = 0; c < d; ++c) vc[j * d + c] = v[j * ldv + c];
+  }
 
   for (int64_t i0 = 0; i0 < n_q; i0 += kBlockRows) {
     const int64_t bq = std::min(kBlockRows, n_q - i0);
     for (int64_t r = 0; r < bq; ++r)
       for (int64_t c = 0; c < d; ++c) qs[r * d + c] = q[(i0 + r) * ldq + c] * scale;
-    gemm_nn(qs, d, kT, n_k, s, n_k, bq, n_k, d);
+    gemm_nn(qs, d, kT, ldkt, s, n_k, bq, n_k, d);
     for (int64_t r = 0; r < bq; ++r) {
       float* row = s + r * n_k;
       if (bias) {
@@ -139,7 +148,7 @@ void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, co
       }
       softmax_row(row, n_k);
     }
-    gemm_nn(s, n_k, v, ldv, o + i0 * ldo, ldo, bq, d, n_k);
+    gemm_nn(s, n_k, vc, d, o + i0 * ldo, ldo, bq, d, n_k);
   }
 }
 

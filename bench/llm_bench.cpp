@@ -1,0 +1,189 @@
+// Language-model speed at the real DeepSeek-VL 1.3B layer shapes (hidden 2048, FFN 5632, 16
+// heads of 128, vocab 102400) on random BF16 weights, float32 activations (the exact path).
+// Depth is reduced to keep memory and setup small: DSVL_BENCH_LAYERS (default 2). A 24-layer
+// figure follows from the per-layer benchmarks:
+//   decode ms/token(24) ≈ Decode(L) + (24 − L) · DecodeLayer
+//   prefill ms(24)       ≈ Prefill(L) + (24 − L) · PrefillLayer
+// Counters: tok_per_s (tokens per second of the measured call, wall clock), cpu_ms (CPU time
+// of all threads per iteration: on a busy shared machine, cpu_ms / threads estimates the wall
+// time an idle machine would give).
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "core/threadpool.h"
+#include "kernels/cpu/matmul.h"
+#include "llm/layers.h"
+#include "llm/llm.h"
+#include "llm/random_model.h"
+#include "runtime/kv_cache.h"
+
+namespace {
+
+using namespace dsvl;
+
+// CPU seconds of the whole process (all threads) so far.
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Records cpu_ms per iteration for the loop it brackets.
+class CpuMeter {
+ public:
+  explicit CpuMeter(benchmark::State& s) : state_(s), t0_(process_cpu_s()) {}
+  ~CpuMeter() {
+    const double n = double(std::max<int64_t>(1, state_.iterations()));
+    state_.counters["cpu_ms"] = 1e3 * (process_cpu_s() - t0_) / n;
+    state_.counters["threads"] = num_threads();
+  }
+
+ private:
+  benchmark::State& state_;
+  double t0_;
+};
+
+io::LlmConfig config_1p3b() {
+  io::LlmConfig c;
+  c.vocab_size = 102400;
+  c.hidden_size = 2048;
+  c.intermediate_size = 5632;
+  c.num_attention_heads = 16;
+  c.num_key_value_heads = 16;
+  c.max_position_embeddings = 16384;
+  const char* env = std::getenv("DSVL_BENCH_LAYERS");
+  c.num_hidden_layers = env ? std::max(1, std::atoi(env)) : 2;
+  return c;
+}
+
+const llm::Llm& model() {
+  static std::unique_ptr<llm::Llm> m = [] {
+    const io::LlmConfig c = config_1p3b();
+    return llm::load_in_memory(c, llm::make_random_llm_weights(c, DType::kBF16, 1));
+  }();
+  return *m;
+}
+
+std::vector<float> embeds(const llm::Llm& m, int64_t n) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = int32_t((i * 7919) % 100000);
+  std::vector<float> x(size_t(n * m.hidden_size()));
+  m.embed(ids.data(), n, x.data());
+  return x;
+}
+
+// Whole model: prompt of n tokens, logits of the last one.
+void BM_Prefill(benchmark::State& state) {
+  const llm::Llm& m = model();
+  const int64_t n = state.range(0);
+  const std::vector<float> x = embeds(m, n);
+  runtime::KvCache kv(m.config(), n);
+  llm::Workspace ws(m.config(), 256, n);
+  std::vector<float> logits(size_t(m.vocab_size()));
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kv.clear();
+      m.forward(x.data(), n, kv.view(), ws, n - 1, logits.data());
+      benchmark::DoNotOptimize(logits.data());
+    }
+  }
+  state.counters["tok_per_s"] =
+      benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["layers"] = m.config().num_hidden_layers;
+}
+
+// Whole model: one new token after a context of n tokens (embed + layers + lm_head).
+void BM_Decode(benchmark::State& state) {
+  const llm::Llm& m = model();
+  const int64_t n = state.range(0);
+  const std::vector<float> x = embeds(m, n + 1);
+  runtime::KvCache kv(m.config(), n + 1);
+  llm::Workspace ws(m.config(), 256, n + 1);
+  std::vector<float> logits(size_t(m.vocab_size())), one(size_t(m.hidden_size()));
+  m.forward(x.data(), n, kv.view(), ws, n, logits.data());
+  const int32_t tok = 4242;
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kv.truncate(n);
+      m.embed(&tok, 1, one.data());
+      m.forward(one.data(), 1, kv.view(), ws, 0, logits.data());
+      benchmark::DoNotOptimize(logits.data());
+    }
+  }
+  state.counters["tok_per_s"] =
+      benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["layers"] = m.config().num_hidden_layers;
+}
+
+// One decoder layer over `rows` rows that follow a context of `past` cached positions.
+void run_layer(benchmark::State& state, int64_t past, int64_t rows) {
+  const llm::Llm& m = model();
+  const io::LlmConfig& c = m.config();
+  runtime::KvCache kv(c, past + rows);
+  llm::Workspace ws(c, std::max<int64_t>(rows, 1), past + rows);
+  const std::vector<float> x = embeds(m, rows);
+  const kernels::RopeTable rope = kernels::make_rope_table(c.head_dim(), c.rope_theta, past + rows);
+  ws.pieces.assign(1, llm::Piece{&kv.view(), 0, rows, past, rows});
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      std::copy(x.begin(), x.end(), ws.x.begin());
+      llm::block_forward(m.weights().layers[0], 0, c, rope, ws.pieces, rows, ws);
+      benchmark::DoNotOptimize(ws.x.data());
+    }
+  }
+  state.counters["tok_per_s"] =
+      benchmark::Counter(double(rows), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_PrefillLayer(benchmark::State& state) { run_layer(state, 0, state.range(0)); }
+void BM_DecodeLayer(benchmark::State& state) { run_layer(state, state.range(0), 1); }
+
+// Final norm + lm_head for one row (the part of decode that does not scale with depth).
+void BM_LmHead(benchmark::State& state) {
+  const llm::Llm& m = model();
+  const std::vector<float> x = embeds(m, 1);
+  std::vector<float> logits(size_t(m.vocab_size()));
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kernels::linear(x.data(), 1, m.weights().lm_head, nullptr, logits.data());
+      benchmark::DoNotOptimize(logits.data());
+    }
+  }
+}
+
+BENCHMARK(BM_Prefill)
+    ->Arg(128)
+    ->Arg(624)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_Decode)
+    ->Arg(624)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_PrefillLayer)
+    ->Arg(128)
+    ->Arg(624)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_DecodeLayer)
+    ->Arg(624)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+BENCHMARK(BM_LmHead)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+
+}  // namespace

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dsvl needs and builds it into build/ (Release).
+# Idempotent: run it again after a pull to rebuild.
+#   DSVL_BUILD_DIR  build folder (default: build)
+#   DSVL_JOBS       parallel compile jobs (default: number of cores)
+#   DSVL_CMAKE_ARGS extra CMake options, e.g. "-DDSVL_NATIVE=OFF" for a portable binary
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config          # compiler and build tools
+  libgtest-dev libgmock-dev libbenchmark-dev            # tests and benchmarks
+  nlohmann-json3-dev libpcre2-dev                       # JSON configs, tokenizer regexes
+  libpng-dev libjpeg-dev libwebp-dev libgif-dev         # image decoders
+  tmux                                                  # keeps long runs (dsvl serve) in a terminal
+)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" apt-get install -y "${PACKAGES[@]}"
+
+BUILD_DIR="${DSVL_BUILD_DIR:-build}"
+# shellcheck disable=SC2086  # DSVL_CMAKE_ARGS is a list of options
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${DSVL_CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR" -j "${DSVL_JOBS:-$(nproc)}"
+echo "dsvl built: $BUILD_DIR/dsvl"

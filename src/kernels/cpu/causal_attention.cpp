@@ -1,0 +1,126 @@
+#include "kernels/cpu/causal_attention.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+#include "core/threadpool.h"
+#include "kernels/cpu/matmul.h"
+
+namespace dsvl::kernels {
+namespace {
+
+// Softmax of one score row (scaled in place), then out = Σ_j p_j · v_j.
+void softmax_pv_row(float* s, int64_t n_keys, float sqrt_d, const float* v, int d, float* out) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n_keys; ++j) {
+    s[j] = s[j] / sqrt_d;  // HF: matmul(q, kᵀ) / sqrt(head_dim)
+    mx = std::max(mx, s[j]);
+  }
+  double sum = 0.0;
+  for (int64_t j = 0; j < n_keys; ++j) {
+    s[j] = std::exp(s[j] - mx);
+    sum += s[j];
+  }
+  const float inv = 1.0f / float(sum);
+  std::memset(out, 0, sizeof(float) * size_t(d));
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const float p = s[j] * inv;
+    const float* vj = v + j * d;
+    for (int i = 0; i < d; ++i) out[i] += p * vj[i];
+  }
+}
+
+// One (job, head, row block) task.
+void attend_block(const AttentionJob& job, const AttentionDims& dims, int h, int64_t r0, int64_t r1,
+                  float* scores) {
+  const int d = dims.head_dim;
+  const int g = h / (dims.n_heads / dims.n_kv_heads);
+  const float* k = job.k + int64_t(g) * job.kv_head_stride;
+  const float* v = job.v + int64_t(g) * job.kv_head_stride;
+  const int64_t n_rows = r1 - r0, k_end = job.pos0 + r1;
+  const float sqrt_d = float(std::sqrt(double(d)));
+  // Scores of the whole block against keys [0, k_end); each row then uses only its causal
+  // prefix. gemm_nt's per-element result does not depend on the block shape.
+  gemm_nt(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq, k, d, scores, k_end, n_rows, k_end, d);
+  for (int64_t i = 0; i < n_rows; ++i) {
+    const int64_t n_keys = job.pos0 + r0 + i + 1;
+    softmax_pv_row(scores + i * k_end, n_keys, sqrt_d, v, d,
+                   job.out + (r0 + i) * job.ldo + int64_t(h) * d);
+  }
+}
+
+int64_t n_blocks(const AttentionJob& j) {
+  return (j.n_q + kAttentionRowBlock - 1) / kAttentionRowBlock;
+}
+
+}  // namespace
+
+void AttentionScratch::reserve(int n_threads, int64_t floats_per_thread) {
+  if (n_threads <= n_threads_ && floats_per_thread <= per_thread_) return;
+  n_threads_ = std::max(n_threads_, n_threads);
+  per_thread_ = std::max(per_thread_, floats_per_thread);
+  buf_.assign(size_t(int64_t(n_threads_) * per_thread_), 0.0f);
+}
+
+int64_t attention_scratch_floats(int64_t max_rows, int64_t max_keys) {
+  return std::min(max_rows, kAttentionRowBlock) * max_keys;
+}
+
+void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& dims,
+                      AttentionScratch& scratch) {
+  int64_t n_tasks = 0, max_rows = 0, max_keys = 0;
+  for (const AttentionJob& j : jobs) {
+    n_tasks += n_blocks(j) * dims.n_heads;
+    max_rows = std::max(max_rows, j.n_q);
+    max_keys = std::max(max_keys, j.pos0 + j.n_q);
+  }
+  if (n_tasks == 0) return;
+  scratch.reserve(num_threads(), attention_scratch_floats(max_rows, max_keys));
+  std::atomic<int64_t> next{0};
+  parallel_run([&](int thread, int) {
+    float* scores = scratch.thread_buffer(thread);
+    for (int64_t t = next.fetch_add(1); t < n_tasks; t = next.fetch_add(1)) {
+      // Locate the job; within a job, the last (longest) row blocks go first so the causal
+      // triangle's uneven work balances out.
+      int64_t local = t;
+      size_t ji = 0;
+      while (local >= n_blocks(jobs[ji]) * dims.n_heads)
+        local -= n_blocks(jobs[ji++]) * dims.n_heads;
+      const AttentionJob& job = jobs[ji];
+      const int64_t block = n_blocks(job) - 1 - local / dims.n_heads;
+      const int h = int(local % dims.n_heads);
+      const int64_t r0 = block * kAttentionRowBlock;
+      attend_block(job, dims, h, r0, std::min(job.n_q, r0 + kAttentionRowBlock), scores);
+    }
+  });
+}
+
+void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
+  const int d = dims.head_dim, group = dims.n_heads / dims.n_kv_heads;
+  std::vector<double> s;
+  for (int64_t t = 0; t < job.n_q; ++t)
+    for (int h = 0; h < dims.n_heads; ++h) {
+      const float* q = job.q + t * job.ldq + int64_t(h) * d;
+      const float* k = job.k + int64_t(h / group) * job.kv_head_stride;
+      const float* v = job.v + int64_t(h / group) * job.kv_head_stride;
+      const int64_t n_keys = job.pos0 + t + 1;
+      s.assign(size_t(n_keys), 0.0);
+      double mx = -INFINITY, sum = 0.0;
+      for (int64_t j = 0; j < n_keys; ++j) {
+        for (int i = 0; i < d; ++i) s[size_t(j)] += double(q[i]) * k[j * d + i];
+        s[size_t(j)] /= std::sqrt(double(d));
+        mx = std::max(mx, s[size_t(j)]);
+      }
+      for (auto& x : s) sum += (x = std::exp(x - mx));
+      float* out = job.out + t * job.ldo + int64_t(h) * d;
+      for (int i = 0; i < d; ++i) {
+        double acc = 0.0;
+        for (int64_t j = 0; j < n_keys; ++j) acc += s[size_t(j)] / sum * v[j * d + i];
+        out[i] = float(acc);
+      }
+    }
+}
+
+}  // namespace dsvl::kernels

@@ -1,0 +1,63 @@
+// Causal multi-head attention over a KV cache (spec §5): for each head h and query row t,
+//   out = softmax(q·Kᵀ / √d) · V   over the keys at positions [0, pos0 + t],
+// float32 scores and softmax. Grouped-query attention: head h reads kv head
+// h / (n_heads / n_kv_heads). The KV layout is [kv_head][position][head_dim] per sequence, so
+// one head's keys are contiguous and decode reads them in one streaming pass.
+//
+// Determinism contract: the result of one query row depends only on that row's q and the keys
+// and values it attends to — not on how many rows or sequences share the call, nor on the
+// thread count. Batched and unbatched runs therefore agree bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace dsvl::kernels {
+
+struct AttentionDims {
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+};
+
+// One sequence's part of an attention call.
+struct AttentionJob {
+  const float* q = nullptr;  // [n_q, n_heads·head_dim], row stride ldq (RoPE already applied)
+  int64_t ldq = 0;
+  float* out = nullptr;  // [n_q, n_heads·head_dim], row stride ldo
+  int64_t ldo = 0;
+  int64_t n_q = 0;
+  int64_t pos0 = 0;            // position of query row 0; the cache holds keys [0, pos0 + n_q)
+  const float* k = nullptr;    // kv head g, position p: k[(g·kv_head_stride) + p·head_dim]
+  const float* v = nullptr;    // same layout as k
+  int64_t kv_head_stride = 0;  // floats between consecutive kv heads (capacity · head_dim)
+};
+
+// Per-thread score rows, reused across calls; it grows (allocates) only when a call needs more
+// than any call before it, so a workspace reserved for the context never allocates again.
+class AttentionScratch {
+ public:
+  void reserve(int n_threads, int64_t floats_per_thread);
+  float* thread_buffer(int thread) { return buf_.data() + int64_t(thread) * per_thread_; }
+
+ private:
+  std::vector<float> buf_;
+  int n_threads_ = 0;
+  int64_t per_thread_ = 0;
+};
+
+// Query rows handled together per (head, block) task.
+constexpr int64_t kAttentionRowBlock = 32;
+
+// Floats per thread that a call with these sizes needs (for reserving ahead).
+int64_t attention_scratch_floats(int64_t max_rows, int64_t max_keys);
+
+// Runs all jobs; multithreaded over (job, head, row block) tasks.
+void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& dims,
+                      AttentionScratch& scratch);
+
+// Naive scalar reference (double accumulation) for one job.
+void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims);
+
+}  // namespace dsvl::kernels

@@ -1,0 +1,87 @@
+#include "llm/layers.h"
+
+#include <cstring>
+
+#include "core/threadpool.h"
+#include "kernels/cpu/causal_attention.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/silu.h"
+
+namespace dsvl::llm {
+namespace {
+
+void add_inplace(float* x, const float* y, int64_t n) {
+  parallel_for(
+      n,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) x[i] += y[i];
+      },
+      /*grain=*/1 << 15);
+}
+
+// Copies the piece's new keys/values (rows of ws.k / ws.v, heads side by side) into its cache
+// at positions pos0 … pos0 + n_rows − 1.
+void store_kv(const Piece& p, int layer, const io::LlmConfig& c, const Workspace& ws) {
+  const int d = c.head_dim();
+  const int64_t width = int64_t(c.num_key_value_heads) * d;
+  float* k = p.kv->layer_k(layer);
+  float* v = p.kv->layer_v(layer);
+  for (int g = 0; g < c.num_key_value_heads; ++g)
+    for (int64_t r = 0; r < p.n_rows; ++r) {
+      const int64_t src = (p.row0 + r) * width + int64_t(g) * d;
+      const int64_t dst = int64_t(g) * p.kv->head_stride() + (p.pos0 + r) * d;
+      std::memcpy(k + dst, ws.k.data() + src, sizeof(float) * size_t(d));
+      std::memcpy(v + dst, ws.v.data() + src, sizeof(float) * size_t(d));
+    }
+}
+
+}  // namespace
+
+void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
+                       const kernels::RopeTable& rope, std::span<const Piece> pieces,
+                       int64_t n_rows, Workspace& ws) {
+  const int64_t H = c.hidden_size;
+  const int64_t KV = int64_t(c.num_key_value_heads) * c.head_dim();
+  kernels::rmsnorm(ws.x.data(), n_rows, H, w.input_layernorm.data(), float(c.rms_norm_eps),
+                   ws.xn.data());
+  kernels::linear(ws.xn.data(), n_rows, w.q_proj, nullptr, ws.q.data());
+  kernels::linear(ws.xn.data(), n_rows, w.k_proj, nullptr, ws.k.data());
+  kernels::linear(ws.xn.data(), n_rows, w.v_proj, nullptr, ws.v.data());
+
+  ws.jobs.clear();
+  for (const Piece& p : pieces) {
+    kernels::rope_apply(ws.q.data() + p.row0 * H, p.n_rows, H, c.num_attention_heads, p.pos0, rope);
+    kernels::rope_apply(ws.k.data() + p.row0 * KV, p.n_rows, KV, c.num_key_value_heads, p.pos0,
+                        rope);
+    store_kv(p, layer, c, ws);
+    ws.jobs.push_back({ws.q.data() + p.row0 * H, H, ws.attn.data() + p.row0 * H, H, p.n_rows,
+                       p.pos0, p.kv->layer_k(layer), p.kv->layer_v(layer), p.kv->head_stride()});
+  }
+  kernels::causal_attention(ws.jobs, {c.num_attention_heads, c.num_key_value_heads, c.head_dim()},
+                            ws.attention);
+
+  // The queries are spent: their buffer takes the projection before the residual add.
+  kernels::linear(ws.attn.data(), n_rows, w.o_proj, nullptr, ws.q.data());
+  add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
+}
+
+void mlp_forward(const LayerWeights& w, const io::LlmConfig& c, int64_t n_rows, Workspace& ws) {
+  const int64_t H = c.hidden_size, F = c.intermediate_size;
+  kernels::rmsnorm(ws.x.data(), n_rows, H, w.post_attention_layernorm.data(), float(c.rms_norm_eps),
+                   ws.xn.data());
+  kernels::linear(ws.xn.data(), n_rows, w.gate_proj, nullptr, ws.gate.data());
+  kernels::linear(ws.xn.data(), n_rows, w.up_proj, nullptr, ws.up.data());
+  kernels::silu_mul(ws.gate.data(), ws.up.data(), n_rows * F, ws.gate.data());
+  kernels::linear(ws.gate.data(), n_rows, w.down_proj, nullptr, ws.q.data());
+  add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
+}
+
+void block_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
+                   const kernels::RopeTable& rope, std::span<const Piece> pieces, int64_t n_rows,
+                   Workspace& ws) {
+  attention_forward(w, layer, c, rope, pieces, n_rows, ws);
+  mlp_forward(w, c, n_rows, ws);
+}
+
+}  // namespace dsvl::llm

@@ -1,0 +1,28 @@
+#include "llm/workspace.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/threadpool.h"
+
+namespace dsvl::llm {
+
+Workspace::Workspace(const io::LlmConfig& c, int64_t rows, int64_t max_keys) : max_rows(rows) {
+  if (rows < 1) throw RequestError("workspace: max_rows must be ≥ 1, got " + std::to_string(rows));
+  const int64_t H = c.hidden_size, F = c.intermediate_size;
+  const int64_t KV = int64_t(c.num_key_value_heads) * c.head_dim();
+  x.resize(size_t(rows * H));
+  xn.resize(size_t(rows * H));
+  q.resize(size_t(rows * H));
+  k.resize(size_t(rows * KV));
+  v.resize(size_t(rows * KV));
+  attn.resize(size_t(rows * H));
+  gate.resize(size_t(rows * F));
+  up.resize(size_t(rows * F));
+  attention.reserve(num_threads(),
+                    kernels::attention_scratch_floats(rows, std::max<int64_t>(1, max_keys)));
+  jobs.reserve(size_t(rows));
+  pieces.reserve(size_t(rows));
+}
+
+}  // namespace dsvl::llm

@@ -1,0 +1,39 @@
+// The key/value cache of one sequence: float32, laid out [layer][kv_head][position][head_dim]
+// (see llm/kv_view.h), preallocated for `capacity` positions so decoding never allocates.
+// Size: 2 · layers · kv_heads · head_dim · 4 bytes per position — 384 KiB for the 1.3B
+// model, 960 KiB for 7B — so callers size it to prompt + max new tokens, not to the whole
+// context, and memory is only touched as positions fill.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "io/config.h"
+#include "llm/kv_view.h"
+
+namespace dsvl::runtime {
+
+class KvCache {
+ public:
+  KvCache(const io::LlmConfig& config, int64_t capacity);
+
+  int64_t capacity() const { return view_.capacity; }
+  // Positions filled so far (the next token's position).
+  int64_t size() const { return view_.n_past; }
+  // Forgets positions ≥ n (n ≤ size()): e.g. to score several continuations of one prompt.
+  void truncate(int64_t n);
+  void clear() { truncate(0); }
+  // Bytes of storage held.
+  size_t bytes() const;
+  static size_t bytes_per_position(const io::LlmConfig& config);
+
+  // What the decoder reads and writes; forward() advances view().n_past.
+  llm::KvView& view() { return view_; }
+  const llm::KvView& view() const { return view_; }
+
+ private:
+  std::unique_ptr<float[]> k_, v_;  // uninitialised: pages are committed as they are written
+  llm::KvView view_;
+};
+
+}  // namespace dsvl::runtime
