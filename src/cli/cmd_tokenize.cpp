@@ -50,10 +50,10 @@ int run_corpus(const Tokenizer& tok, const std::string& corpus_path, const std::
     std::vector<int32_t> ids = tok.encode(text, false);
     std::vector<int32_t> ids_special = tok.encode(text, true);
     nlohmann::ordered_json entry = {{"id", e.contains("id") ? e["id"] : json(k)},
-                  {"ids", ids},
-                  {"ids_with_special", ids_special},
-                  {"decoded", tok.decode(ids, false)},
-                  {"decoded_skip_special", tok.decode(ids_special, true)}};
+                                    {"ids", ids},
+                                    {"ids_with_special", ids_special},
+                                    {"decoded", tok.decode(ids, false)},
+                                    {"decoded_skip_special", tok.decode(ids_special, true)}};
     out += dump(entry);
     out += k + 1 < corpus.size() ? ",\n" : "\n";
   }
@@ -103,11 +103,13 @@ int run(const std::vector<std::string>& argv) {
     return 0;
   }
   std::string dir = args.get_or("--tokenizer", args.get_or("--model", ""));
-  if (dir.empty()) throw dsvl::RequestError("missing required flag --tokenizer\n" + std::string(kUsage));
+  if (dir.empty())
+    throw dsvl::RequestError("missing required flag --tokenizer\n" + std::string(kUsage));
   Tokenizer tok = Tokenizer::load(dir);
   if (args.has("--corpus")) return run_corpus(tok, args.require("--corpus"), args.require("--out"));
   if (args.has("--ids")) {
-    std::fputs(tok.decode(parse_ids(*args.get("--ids")), args.has("--skip-special")).c_str(), stdout);
+    std::fputs(tok.decode(parse_ids(*args.get("--ids")), args.has("--skip-special")).c_str(),
+               stdout);
     std::fputc('\n', stdout);
     return 0;
   }

@@ -20,7 +20,7 @@ Workspace::Workspace(const io::LlmConfig& c, int64_t rows, int64_t max_keys) : m
   gate.resize(size_t(rows * F));
   up.resize(size_t(rows * F));
   attention.reserve(num_threads(),
-                    kernels::attention_scratch_floats(rows, std::max<int64_t>(1, max_keys)));
+                    kernels::causal_attention_scratch_floats(rows, std::max<int64_t>(1, max_keys)));
   jobs.reserve(size_t(rows));
   pieces.reserve(size_t(rows));
 }

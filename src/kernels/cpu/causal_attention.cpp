@@ -64,7 +64,7 @@ void AttentionScratch::reserve(int n_threads, int64_t floats_per_thread) {
   buf_.assign(size_t(int64_t(n_threads_) * per_thread_), 0.0f);
 }
 
-int64_t attention_scratch_floats(int64_t max_rows, int64_t max_keys) {
+int64_t causal_attention_scratch_floats(int64_t max_rows, int64_t max_keys) {
   return std::min(max_rows, kAttentionRowBlock) * max_keys;
 }
 
@@ -77,7 +77,7 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
     max_keys = std::max(max_keys, j.pos0 + j.n_q);
   }
   if (n_tasks == 0) return;
-  scratch.reserve(num_threads(), attention_scratch_floats(max_rows, max_keys));
+  scratch.reserve(num_threads(), causal_attention_scratch_floats(max_rows, max_keys));
   std::atomic<int64_t> next{0};
   parallel_run([&](int thread, int) {
     float* scores = scratch.thread_buffer(thread);

@@ -51,7 +51,7 @@ class AttentionScratch {
 constexpr int64_t kAttentionRowBlock = 32;
 
 // Floats per thread that a call with these sizes needs (for reserving ahead).
-int64_t attention_scratch_floats(int64_t max_rows, int64_t max_keys);
+int64_t causal_attention_scratch_floats(int64_t max_rows, int64_t max_keys);
 
 // Runs all jobs; multithreaded over (job, head, row block) tasks.
 void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& dims,

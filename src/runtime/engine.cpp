@@ -1,0 +1,411 @@
+// The Engine behind dsvl.h: one scheduler thread owns the model's compute. Requests are
+// validated and their images decoded on the caller's thread (errors are thrown there), then
+// queued. The scheduler admits queued requests into free slots (image encode through the
+// embedding cache, then prefill) and runs one batched decode step for every active slot,
+// so concurrent requests share each read of the weights (continuous batching).
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/threadpool.h"
+#include "dsvl/dsvl.h"
+#include "io/model_keys.h"
+#include "runtime/batch.h"
+#include "runtime/generate.h"
+#include "runtime/pipeline.h"
+#include "runtime/request_prep.h"
+#include "runtime/stop_strings.h"
+
+namespace dsvl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Image embeddings [576, hidden] by hash of the encoded image bytes, least recently used out.
+class ImageCache {
+ public:
+  explicit ImageCache(int64_t budget_bytes) : budget_(budget_bytes) {}
+  const Tensor* find(uint64_t key) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return &it->second->second;
+  }
+  void put(uint64_t key, Tensor t) {
+    const int64_t bytes = t.numel() * 4;
+    if (bytes > budget_ || map_.count(key)) return;
+    while (used_ + bytes > budget_ && !lru_.empty()) {
+      used_ -= lru_.back().second.numel() * 4;
+      map_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+    lru_.emplace_front(key, std::move(t));
+    map_[key] = lru_.begin();
+    used_ += bytes;
+  }
+
+ private:
+  int64_t budget_, used_ = 0;
+  std::list<std::pair<uint64_t, Tensor>> lru_;
+  std::unordered_map<uint64_t, std::list<std::pair<uint64_t, Tensor>>::iterator> map_;
+};
+
+struct Job {
+  RequestId id = 0;
+  runtime::PreparedRequest prep;
+  SamplingParams sampling;
+  std::function<void(const Delta&)> on_delta;
+  std::function<void(const Result&)> on_done;
+  Clock::time_point queued_at;
+
+  // Running state (scheduler thread only).
+  Tensor embeds;
+  std::unique_ptr<runtime::Sequence> seq;
+  std::unique_ptr<tokenizer::StreamDecoder> detok;
+  std::unique_ptr<runtime::StopMatcher> stops;
+  bool stopped_by_string = false;
+  Result result;
+  Clock::time_point decode_start;
+};
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(const LoadParams& p) : params_(p), cache_(p.image_cache_bytes) {
+    if (p.n_threads > 0) set_num_threads(p.n_threads);
+    if (p.parallel < 1 || p.parallel > 256) throw RequestError("parallel must be in [1, 256]");
+    const auto t0 = Clock::now();
+    if (p.progress)
+      std::fprintf(stderr, "loading %s ...", p.model_dir.c_str()), std::fflush(stderr);
+    pipe_ = runtime::Pipeline::load(p.model_dir);
+    pipe_->tokenizer();  // a model without a tokenizer cannot chat: fail at load
+    ctx_ = runtime::resolve_context(pipe_->config().llm, p.ctx);
+    load_ms_ = ms_since(t0);
+    if (p.progress) std::fprintf(stderr, " done (%.2f s)\n", load_ms_ / 1000.0);
+    const auto& cfg = pipe_->config();
+    info_.name = p.model_dir;
+    while (info_.name.size() > 1 && info_.name.back() == '/') info_.name.pop_back();
+    info_.name = info_.name.substr(info_.name.find_last_of('/') + 1);
+    info_.architecture = cfg.is_hybrid() ? "hybrid" : "siglip";
+    info_.n_params = io::count_params(io::model_keys(cfg)).total();
+    info_.ctx = int(ctx_);
+    info_.max_position_embeddings = cfg.llm.max_position_embeddings;
+    info_.vocab_size = cfg.llm.vocab_size;
+    info_.image_tokens = pipe_->image_tokens();
+    info_.precision = "f32";
+    decoder_ = std::make_unique<runtime::BatchDecoder>(pipe_->llm(), p.parallel, ctx_);
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  ~EngineImpl() override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  const ModelInfo& info() const override { return info_; }
+  bool ready() const override { return true; }
+
+  RequestId submit(const Request& r, std::function<void(const Delta&)> on_delta,
+                   std::function<void(const Result&)> on_done) override {
+    validate(r.sampling);
+    auto job = std::make_unique<Job>();
+    job->prep = runtime::prepare_request(*pipe_, r, params_, ctx_);
+    job->sampling = r.sampling;
+    job->on_delta = std::move(on_delta);
+    job->on_done = std::move(on_done);
+    job->queued_at = Clock::now();
+    std::lock_guard<std::mutex> lk(mu_);
+    job->id = ++next_id_;
+    const RequestId id = job->id;
+    queue_.push_back(std::move(job));
+    cv_.notify_all();
+    return id;
+  }
+
+  void cancel(RequestId id) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    cancelled_.push_back(id);
+    cv_.notify_all();
+  }
+
+  int count_prompt_tokens(const Request& r) override {
+    Request copy = r;
+    copy.sampling.max_tokens = 0;
+    return int(runtime::prepare_request(*pipe_, copy, params_, ctx_).ids.size());
+  }
+
+  std::vector<int32_t> tokenize(const std::string& text, bool add_special) const override {
+    return pipe_->tokenizer().encode(text, add_special);
+  }
+  std::string detokenize(const std::vector<int32_t>& ids, bool skip_special) const override {
+    return pipe_->tokenizer().decode(ids, skip_special);
+  }
+
+  Stats stats() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    Stats s = stats_;
+    s.queued = int(queue_.size());
+    s.running = running_;
+    s.slots = params_.parallel;
+    return s;
+  }
+
+ private:
+  static void validate(const SamplingParams& s) {
+    if (s.max_tokens < 0) throw RequestError("max_tokens must be ≥ 0");
+    if (s.top_logprobs < 0 || s.top_logprobs > 20)
+      throw RequestError("top_logprobs must be in [0, 20]");
+    if (!s.response_format.empty() || !s.json_schema.empty())
+      throw RequestError("response_format is not supported by this engine yet");
+  }
+
+  runtime::GenerateParams generate_params(const Job& j) const {
+    runtime::GenerateParams g;
+    const SamplingParams& s = j.sampling;
+    g.max_new_tokens = s.max_tokens;
+    g.sampling.do_sample = s.temperature > 0;
+    g.sampling.temperature = s.temperature;
+    g.sampling.top_k = s.top_k;
+    g.sampling.top_p = s.top_p;
+    g.sampling.min_p = s.min_p;
+    g.sampling.repetition_penalty = s.repetition_penalty;
+    g.sampling.presence_penalty = s.presence_penalty;
+    g.sampling.frequency_penalty = s.frequency_penalty;
+    g.sampling.seed = s.seed;
+    g.eos_token_id = pipe_->eos_id();
+    g.stop_token_ids = s.stop_ids;
+    g.top_logprobs = s.top_logprobs;
+    g.n_ctx = ctx_;
+    return g;
+  }
+
+  // Scheduler thread: everything below runs there.
+  void loop() {
+    std::vector<std::unique_ptr<Job>> active;
+    for (;;) {
+      std::vector<std::unique_ptr<Job>> admit, dropped;
+      std::vector<RequestId> cancels;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(
+            lk, [&] { return quit_ || !queue_.empty() || !active.empty() || !cancelled_.empty(); });
+        if (quit_) break;
+        cancels.swap(cancelled_);
+        for (RequestId id : cancels)
+          for (auto it = queue_.begin(); it != queue_.end(); ++it)
+            if ((*it)->id == id) {
+              dropped.push_back(std::move(*it));
+              queue_.erase(it);
+              break;
+            }
+        while (!queue_.empty() && int(active.size() + admit.size()) < params_.parallel) {
+          admit.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        running_ = int(active.size() + admit.size());
+      }
+      for (auto& j : dropped)
+        finish(*j, "cancelled");  // outside the lock: callbacks may call cancel()
+      for (RequestId id : cancels)
+        for (auto& j : active)
+          if (j->id == id && !j->seq->done()) j->result.finish_reason = "cancelled";
+      for (auto& j : admit) {
+        try {
+          start(*j);
+          active.push_back(std::move(j));
+        } catch (const Error& e) {
+          fail(*j, e);
+        } catch (const std::exception& e) {
+          fail(*j, Error(ErrorKind::kInternal, e.what()));
+        }
+      }
+      std::vector<runtime::Sequence*> seqs;
+      for (auto& j : active)
+        if (!j->seq->done() && j->result.finish_reason != "cancelled") seqs.push_back(j->seq.get());
+      if (!seqs.empty()) {
+        try {
+          decoder_->step(seqs);
+        } catch (const std::exception& e) {
+          for (auto& j : active) fail(*j, Error(ErrorKind::kInternal, e.what()));
+          active.clear();
+        }
+      }
+      for (auto it = active.begin(); it != active.end();) {
+        Job& j = **it;
+        if (j.seq->done() || j.result.finish_reason == "cancelled") {
+          complete(j);
+          it = active.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    std::deque<std::unique_ptr<Job>> rest;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      rest.swap(queue_);
+    }
+    for (auto& j : rest) finish(*j, "cancelled");
+    for (auto& j : active) finish(*j, "cancelled");
+  }
+
+  void start(Job& j) {
+    const auto t0 = Clock::now();
+    const auto& cfg = pipe_->config();
+    const int64_t D = cfg.llm.hidden_size, per = pipe_->image_tokens();
+    const int64_t n = j.prep.n_images;
+    Tensor image_embeds({n, per, D});
+    std::vector<runtime::PreparedImage> todo;
+    std::vector<int64_t> todo_index;
+    for (int64_t i = 0; i < n; ++i) {
+      if (const Tensor* hit = cache_.find(j.prep.image_hashes[size_t(i)])) {
+        std::copy(hit->data.begin(), hit->data.end(), image_embeds.data.begin() + i * per * D);
+        std::lock_guard<std::mutex> lk(mu_);
+        ++stats_.image_cache_hits;
+      } else {
+        todo.push_back(pipe_->prepare(j.prep.images[size_t(i)]));
+        todo_index.push_back(i);
+        std::lock_guard<std::mutex> lk(mu_);
+        ++stats_.image_cache_misses;
+      }
+    }
+    if (!todo.empty()) {
+      std::vector<const runtime::PreparedImage*> ptrs;
+      for (auto& t : todo) ptrs.push_back(&t);
+      Tensor emb = pipe_->encode_images(ptrs);
+      for (size_t k = 0; k < todo.size(); ++k) {
+        const int64_t i = todo_index[k];
+        auto b = emb.data.begin() + int64_t(k) * per * D;
+        std::copy(b, b + per * D, image_embeds.data.begin() + i * per * D);
+        Tensor one({per, D});
+        std::copy(b, b + per * D, one.data.begin());
+        cache_.put(j.prep.image_hashes[size_t(i)], std::move(one));
+      }
+    }
+    j.prep.images.clear();  // decoded pixels are no longer needed
+    j.result.timings.image_encode_ms = ms_since(t0);
+    j.result.timings.load_ms = load_ms_;
+    j.result.usage.image_tokens = int(n * per);
+    j.result.usage.prompt_tokens = int(j.prep.ids.size());
+
+    const int32_t image_id = n > 0 ? pipe_->image_token_id() : -1;
+    j.embeds = pipe_->llm().prepare_inputs_embeds(j.prep.ids.data(), int64_t(j.prep.ids.size()),
+                                                  image_id, image_embeds.ptr(), n);
+    runtime::Prompt prompt{j.embeds.ptr(), int64_t(j.prep.ids.size()), n};
+    j.detok = std::make_unique<tokenizer::StreamDecoder>(pipe_->tokenizer(), true);
+    j.stops = std::make_unique<runtime::StopMatcher>(j.prep.stop);
+    j.seq = std::make_unique<runtime::Sequence>(
+        pipe_->llm(), prompt, generate_params(j),
+        [this, &j](const runtime::TokenEvent& e) { return on_token(j, e); });
+    const auto t1 = Clock::now();
+    if (!j.seq->done()) {
+      runtime::Sequence* one = j.seq.get();
+      decoder_->prefill(std::span<runtime::Sequence* const>(&one, 1));
+    }
+    j.result.timings.prefill_ms = ms_since(t1);
+    j.result.timings.prefill_tokens = int(j.prep.ids.size());
+    j.decode_start = Clock::now();
+  }
+
+  bool on_token(Job& j, const runtime::TokenEvent& e) {
+    if (j.result.finish_reason == "cancelled") return false;
+    Delta d;
+    d.token = e.token;
+    d.logprob = e.logprob;
+    if (j.sampling.top_logprobs > 0)
+      for (auto& t : e.top_logprobs)
+        d.top.push_back({t.token, pipe_->tokenizer().decode({t.token}, false), t.logprob});
+    bool go_on = true;
+    if (!e.is_stop) {
+      const std::string piece = j.detok->push(e.token);
+      auto [emit, hit] = j.stops->push(piece);
+      d.text = std::move(emit);
+      if (hit) {
+        j.stopped_by_string = true;
+        go_on = false;
+      }
+    }
+    j.result.text += d.text;
+    j.result.usage.completion_tokens++;
+    if (j.sampling.logprobs) j.result.tokens.push_back(d);
+    if (j.on_delta) j.on_delta(d);
+    return go_on;
+  }
+
+  void complete(Job& j) {
+    j.result.timings.decode_ms = ms_since(j.decode_start);
+    j.result.timings.decode_tokens = j.result.usage.completion_tokens;
+    if (j.result.finish_reason != "cancelled") {
+      const auto reason = j.seq->result().stop_reason;
+      if (!j.stopped_by_string) {
+        // Flush text held back for stop strings and unfinished UTF-8.
+        std::string tail = j.stops->finish(j.detok->finish());
+        if (!tail.empty()) {
+          j.result.text += tail;
+          Delta d;
+          d.text = std::move(tail);
+          if (j.on_delta) j.on_delta(d);
+        }
+      }
+      j.result.finish_reason = reason == runtime::StopReason::kMaxTokens ? "length" : "stop";
+    }
+    finish_unlocked(j, j.result.finish_reason);
+  }
+
+  void fail(Job& j, const Error& e) {
+    j.result.finish_reason = "error";
+    j.result.error = e.what();
+    j.result.error_kind = e.kind();
+    finish_unlocked(j, "error");
+  }
+
+  void finish(Job& j, const std::string& reason) {  // never with mu_ held
+    j.result.finish_reason = reason;
+    if (j.on_done) j.on_done(j.result);
+  }
+
+  void finish_unlocked(Job& j, const std::string& reason) {
+    j.result.finish_reason = reason;
+    if (j.on_done) j.on_done(j.result);
+    std::lock_guard<std::mutex> lk(mu_);
+    running_ = std::max(0, running_ - 1);
+  }
+
+  LoadParams params_;
+  std::unique_ptr<runtime::Pipeline> pipe_;
+  int64_t ctx_ = 0;
+  double load_ms_ = 0;
+  ModelInfo info_;
+  ImageCache cache_;
+  std::unique_ptr<runtime::BatchDecoder> decoder_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  std::vector<RequestId> cancelled_;
+  RequestId next_id_ = 0;
+  int running_ = 0;
+  Stats stats_;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::load(const LoadParams& params) {
+  return std::make_unique<EngineImpl>(params);
+}
+
+}  // namespace dsvl
