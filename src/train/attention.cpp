@@ -73,6 +73,9 @@ int64_t attn_probs_size(const Segments& seg, int n_heads) {
 
 namespace {
 
+// Query rows per block of the causal products.
+constexpr int64_t kQueryBlock = 128;
+
 // Offsets of each segment's block of probabilities.
 std::vector<int64_t> prob_offsets(const Segments& seg, int n_heads) {
   std::vector<int64_t> off(seg.len.size());
@@ -100,7 +103,12 @@ void attention_forward(const T* q, const T* k, const T* v, int64_t ld_in, const 
       const T* qh = q + r0 * ld_in + h * hd;
       const T* kh = k + r0 * ld_in + h * hd;
       const T* vh = v + r0 * ld_in + h * hd;
-      mm(L, L, hd, mref(qh, ld_in, 1), mref(kh, 1, ld_in), p, L, false);
+      // Causal: query block [i0, i1) needs keys [0, i1) only (about half the products).
+      const int64_t qb = a.causal ? kQueryBlock : L;
+      for (int64_t i0 = 0; i0 < L; i0 += qb) {
+        const int64_t nq = std::min(qb, L - i0), nk = a.causal ? i0 + nq : L;
+        mm(nq, nk, hd, mref(qh + i0 * ld_in, ld_in, 1), mref(kh, 1, ld_in), p + i0 * L, L, false);
+      }
       for (int64_t i = 0; i < L; ++i) {
         T* row = p + i * L;
         const int64_t n = a.causal ? i + 1 : L;
@@ -115,8 +123,11 @@ void attention_forward(const T* q, const T* k, const T* v, int64_t ld_in, const 
         for (int64_t j = 0; j < n; ++j) row[j] *= inv;
         for (int64_t j = n; j < L; ++j) row[j] = T(0);
       }
-      mm(L, hd, L, mref(static_cast<const T*>(p), L, 1), mref(vh, ld_in, 1),
-         out + r0 * ld_out + h * hd, ld_out, false);
+      for (int64_t i0 = 0; i0 < L; i0 += qb) {
+        const int64_t nq = std::min(qb, L - i0), nk = a.causal ? i0 + nq : L;
+        mm(nq, hd, nk, mref(static_cast<const T*>(p + i0 * L), L, 1), mref(vh, ld_in, 1),
+           out + (r0 + i0) * ld_out + h * hd, ld_out, false);
+      }
     }
   });
 }
@@ -137,23 +148,29 @@ void attention_backward(const T* dout, int64_t ld_out, const T* q, const T* k, c
       const int64_t c = r0 * ld_in + h * hd;
       const T* doh = dout + r0 * ld_out + h * hd;
       T* d = sized(ds, L * L);
-      // dP = dO·vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP)), folded with the 1/sqrt(hd) scale.
-      mm(L, L, hd, mref(doh, ld_out, 1), mref(v + c, 1, ld_in), d, L, false);
-      for (int64_t i = 0; i < L; ++i) {
-        const T* pr = p + i * L;
-        T* dr = d + i * L;
-        const int64_t n = a.causal ? i + 1 : L;
-        double dot = 0;
-        for (int64_t j = 0; j < n; ++j) dot += double(pr[j]) * double(dr[j]);
-        const T dt = T(dot);
-        for (int64_t j = 0; j < n; ++j) dr[j] = pr[j] * (dr[j] - dt) * scale;
-        for (int64_t j = n; j < L; ++j) dr[j] = T(0);
+      // Per query block [i0, i1) (keys [0, nk)): dP = dO·vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP)),
+      // folded with the 1/sqrt(hd) scale; dV += Pᵀ·dO, dQ += dS·K, dK += dSᵀ·Q.
+      const int64_t qb = a.causal ? kQueryBlock : L;
+      for (int64_t i0 = 0; i0 < L; i0 += qb) {
+        const int64_t nq = std::min(qb, L - i0), nk = a.causal ? i0 + nq : L;
+        const T* pb = p + i0 * L;
+        T* db = d + i0 * L;
+        mm(nq, nk, hd, mref(doh + i0 * ld_out, ld_out, 1), mref(v + c, 1, ld_in), db, L, false);
+        for (int64_t i = i0; i < i0 + nq; ++i) {
+          const T* pr = p + i * L;
+          T* dr = d + i * L;
+          const int64_t n = a.causal ? i + 1 : L;
+          double dot = 0;
+          for (int64_t j = 0; j < n; ++j) dot += double(pr[j]) * double(dr[j]);
+          const T dt = T(dot);
+          for (int64_t j = 0; j < n; ++j) dr[j] = pr[j] * (dr[j] - dt) * scale;
+          for (int64_t j = n; j < nk; ++j) dr[j] = T(0);
+        }
+        const T* dsb = db;
+        mm(nk, hd, nq, mref(pb, 1, L), mref(doh + i0 * ld_out, ld_out, 1), dv + c, ld_in, true);
+        mm(nq, hd, nk, mref(dsb, L, 1), mref(k + c, ld_in, 1), dq + c + i0 * ld_in, ld_in, true);
+        mm(nk, hd, nq, mref(dsb, 1, L), mref(q + c + i0 * ld_in, ld_in, 1), dk + c, ld_in, true);
       }
-      mm(L, hd, L, mref(p, 1, L), mref(doh, ld_out, 1), dv + c, ld_in, true);  // dV += Pᵀ·dO
-      mm(L, hd, L, mref(static_cast<const T*>(d), L, 1), mref(k + c, ld_in, 1), dq + c, ld_in,
-         true);  // dQ += dS·K
-      mm(L, hd, L, mref(static_cast<const T*>(d), 1, L), mref(q + c, ld_in, 1), dk + c, ld_in,
-         true);  // dK += dSᵀ·Q
     }
   });
 }
