@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "train/adamw.h"
+#include "train/checkpoint.h"
 #include "train/frozen_sam.h"
 #include "train/mcppl.h"
 #include "train/stages.h"
@@ -328,6 +329,11 @@ std::vector<io::OwnedTensor> run_kit_case(const std::string& case_json, const Ki
     run_stage(c, model, out);
   else
     throw ConfigError(c.file + ": unknown case kind \"" + c.kind + "\"");
+  if (!opt.save_model_dir.empty()) {
+    SaveOptions so;
+    so.dtype = parse_save_dtype(opt.save_dtype);
+    save_model(model, opt.save_model_dir, so);
+  }
   return out;
 }
 

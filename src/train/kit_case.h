@@ -20,6 +20,10 @@ using SamFeatureFn = std::function<Tensor(const std::string& model_dir, const Im
 struct KitCaseOptions {
   // Source of frozen SAM features; unset: the model's own SAM tower (FrozenSam).
   SamFeatureFn sam_features;
+  // When set, the model after the case (after the updates of an adamw case) is saved there as
+  // a model folder in the released layout (checkpoint.h).
+  std::string save_model_dir;
+  std::string save_dtype = "bf16";
 };
 
 // The batch of a stage / adamw case (images preprocessed, SAM features computed), for

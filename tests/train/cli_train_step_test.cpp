@@ -36,6 +36,30 @@ TEST(TrainStepCli, WritesTheKitTensors) {
   }
 }
 
+// The folder saved after the AdamW updates loads in the inference commands.
+TEST(TrainStepCli, SavedModelLoadsInInfoAndDump) {
+  const std::string kit = shared_path("conformance-train");
+  if (kit.empty()) GTEST_SKIP() << "../shared/conformance-train not found";
+  const std::string dir = temp_dir("train_step_save");
+  std::string log;
+  ASSERT_EQ(run_command(dsvl_binary() + " train-step --case " + kit +
+                            "/cases/tiny-siglip-c_adamw.json --out " + dir +
+                            "/o.safetensors --save-model " + dir + "/model --save-dtype bf16",
+                        &log),
+            0)
+      << log;
+  ASSERT_EQ(run_command(dsvl_binary() + " info " + dir + "/model", &log), 0) << log;
+  EXPECT_NE(log.find("BF16"), std::string::npos) << log;
+  ASSERT_EQ(run_command(dsvl_binary() + " dump --model " + dir +
+                            "/model --ids 300,5,6,7 --image-token-id 315 --steps 2 --out " + dir +
+                            "/d.safetensors",
+                        &log),
+            0)
+      << log;
+  const auto d = io::WeightStore::open_file(dir + "/d.safetensors");
+  EXPECT_EQ(d.get("logits").shape, (Shape{1, 4, 352}));
+}
+
 TEST(TrainStepCli, ClearErrors) {
   std::string log;
   EXPECT_EQ(run_command(dsvl_binary() + " train-step --out x.safetensors", &log), 2);
