@@ -97,11 +97,12 @@ def step():
 
 
 step()
-ts = []
+ts, cs = [], []
 for _ in range(STEPS):
-    t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
-ts.sort()
+    t0, c0 = time.perf_counter(), time.process_time(); step()
+    ts.append(time.perf_counter() - t0); cs.append(time.process_time() - c0)
+ts.sort(); cs.sort()
 med = ts[len(ts) // 2]
-print("torch %s stage %d threads %d: step s min/med %.2f/%.2f -> %.0f tok/s, trainable %.0f M, peak RSS %.1f GB"
-      % (torch.__version__, STAGE, torch.get_num_threads(), ts[0], med, 640 / med,
+print("torch %s stage %d threads %d: step s min/med %.2f/%.2f (CPU s/step, all threads: %.2f) -> %.1f tok/s, trainable %.0f M, peak RSS %.1f GB"
+      % (torch.__version__, STAGE, torch.get_num_threads(), ts[0], med, cs[len(cs) // 2], 640 / med,
          sum(p.numel() for p in params) / 1e6, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))

@@ -50,31 +50,38 @@ double sq_norm(const std::vector<float>& g) {
 
 }  // namespace
 
-double AdamW::clip_gradients(ParamSet& ps) const {
-  // clip_grad_norm_: the norm of the per-tensor float32 norms.
+double AdamW::grad_norm(ParamSet& ps) const {
   double sq = 0;
   for (Param* p : ps.trainable()) {
     const float n = float(std::sqrt(sq_norm(p->grad)));
     sq += double(n) * double(n);
   }
-  const float total = float(std::sqrt(sq));
-  if (cfg_.max_grad_norm > 0) {
-    const float coef = float(cfg_.max_grad_norm) / (total + 1e-6f);
-    if (coef < 1.0f)
-      for (Param* p : ps.trainable()) {
-        float* g = p->grad.data();
-        parallel_for(
-            int64_t(p->grad.size()),
-            [&](int64_t i0, int64_t i1) {
-              for (int64_t i = i0; i < i1; ++i) g[i] *= coef;
-            },
-            1 << 14);
-      }
-  }
+  return double(float(std::sqrt(sq)));
+}
+
+float AdamW::clip_coef(double norm) const {
+  if (cfg_.max_grad_norm <= 0) return 1.0f;
+  const float coef = float(cfg_.max_grad_norm) / (float(norm) + 1e-6f);
+  return coef < 1.0f ? coef : 1.0f;
+}
+
+double AdamW::clip_gradients(ParamSet& ps) const {
+  const double total = grad_norm(ps);
+  const float coef = clip_coef(total);
+  if (coef < 1.0f)
+    for (Param* p : ps.trainable()) {
+      float* g = p->grad.data();
+      parallel_for(
+          int64_t(p->grad.size()),
+          [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) g[i] *= coef;
+          },
+          1 << 14);
+    }
   return total;
 }
 
-void AdamW::step(ParamSet& ps, double lr) {
+void AdamW::step(ParamSet& ps, double lr, float grad_scale) {
   ++t_;
   const double bc1 = 1.0 - std::pow(cfg_.beta1, double(t_));
   const double bc2 = 1.0 - std::pow(cfg_.beta2, double(t_));
@@ -98,9 +105,10 @@ void AdamW::step(ParamSet& ps, double lr) {
         int64_t(p->value.size()),
         [&](int64_t i0, int64_t i1) {
           for (int64_t i = i0; i < i1; ++i) {
+            const float gi = g[i] * grad_scale;
             w[i] *= decay;
-            m[i] = m[i] * b1 + one_b1 * g[i];
-            v[i] = v[i] * b2 + one_b2 * g[i] * g[i];
+            m[i] = m[i] * b1 + one_b1 * gi;
+            v[i] = v[i] * b2 + one_b2 * gi * gi;
             const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
             w[i] += -step_size * (m[i] / denom);
           }

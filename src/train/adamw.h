@@ -40,11 +40,17 @@ class AdamW {
   const AdamWConfig& config() const { return cfg_; }
   int64_t step_count() const { return t_; }
 
-  // Global L2 norm of all trainable gradients (before clipping); scales them by
-  // min(1, max_norm / (norm + 1e-6)) — always applied, as clip_grad_norm_ does.
+  // Global L2 norm of all trainable gradients: the norm of the per-tensor norms, as
+  // clip_grad_norm_ computes it.
+  double grad_norm(ParamSet& ps) const;
+  // The clipping factor min(1, max_norm / (norm + 1e-6)) as float32 (1 without clipping).
+  float clip_coef(double norm) const;
+  // grad_norm, then scales the gradients in place by clip_coef; returns the norm.
   double clip_gradients(ParamSet& ps) const;
-  // One update of every trainable param with learning rate lr (t advances by one).
-  void step(ParamSet& ps, double lr);
+  // One update of every trainable param with learning rate lr (t advances by one), reading
+  // each gradient as grad·grad_scale (float32 product, like an in-place clip before it): pass
+  // clip_coef(grad_norm(ps)) to clip without a separate pass over the gradients.
+  void step(ParamSet& ps, double lr, float grad_scale = 1.0f);
 
   // Optimizer state (step count, m and v per key) for bit-exact resume.
   void save(const std::string& path) const;

@@ -201,8 +201,9 @@ void run_adamw(const Case& c, TrainModel& model, std::vector<io::OwnedTensor>& o
   for (int s = 0; s < steps; ++s) {
     model.params().zero_grad();
     losses.push_back(float(model.forward_backward(rows).loss()));
-    norms.push_back(float(opt.clip_gradients(model.params())));
-    opt.step(model.params(), ac.lr);
+    const double norm = opt.grad_norm(model.params());
+    norms.push_back(float(norm));
+    opt.step(model.params(), ac.lr, opt.clip_coef(norm));
   }
   add_batch_tensors(c, rows, padded_len(rows), out);
   out.push_back(io::make_f32("adamw.losses", {int64_t(steps)}, losses.data()));

@@ -137,15 +137,17 @@ void llm_backward(const LlmRef<T>& w, const LlmActs<T>& acts, const T* dh_final,
                   T* d_embeds) {
   const LlmDims& d = w.dims;
   const int64_t M = acts.seg.total(), D = d.hidden;
-  std::vector<T> dcur(size_t(M * D), T(0)), dnext(size_t(M * D));
-  rmsnorm_backward(dh_final, acts.x_final.data(), acts.rstd_final.data(), M, D, w.norm,
-                   dcur.data());
+  // The residual-stream gradient ping-pongs between two buffers, layer by layer.
+  T* dcur = sized(g.dx, M * D);
+  T* dnext = sized(g.dnext, M * D);
+  std::fill(dcur, dcur + M * D, T(0));
+  rmsnorm_backward(dh_final, acts.x_final.data(), acts.rstd_final.data(), M, D, w.norm, dcur);
   for (size_t l = w.layers.size(); l-- > 0;) {
-    std::fill(dnext.begin(), dnext.end(), T(0));
-    llm_block_backward(w.layers[l], d, acts, acts.layers[l], dcur.data(), g, dnext.data());
+    std::fill(dnext, dnext + M * D, T(0));
+    llm_block_backward(w.layers[l], d, acts, acts.layers[l], dcur, g, dnext);
     std::swap(dcur, dnext);
   }
-  for (int64_t i = 0; i < M * D; ++i) d_embeds[i] += dcur[size_t(i)];
+  for (int64_t i = 0; i < M * D; ++i) d_embeds[i] += dcur[i];
 }
 
 template void embed_forward(const int64_t*, const uint8_t*, int64_t, const LinearRef<float>&,

@@ -65,7 +65,7 @@ struct LlmActs {
 // Scratch buffers of the backward pass (reused across layers).
 template <typename T>
 struct LlmGrads {
-  std::vector<T> dx, dh, dact, dg, du, dm, dout, dq, dk, dv, da;
+  std::vector<T> dx, dnext, dh, dact, dg, du, dm, dout, dq, dk, dv, da;
 };
 
 // inputs_embeds[m] = embed_tokens[ids[m]], except rows with is_image[m] != 0, which take the

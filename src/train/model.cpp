@@ -66,6 +66,7 @@ void siglip_pixels(const ImageInput& im, bool hybrid, int S, float* dst) {
 
 StepResult TrainModel::run(const std::vector<Row>& rows, bool backward, double grad_scale) {
   const int64_t D = cfg_.llm.hidden_size;
+  if (rows.empty()) throw RequestError("empty batch: no rows");
   // Pack the rows (only real tokens) and collect images in order.
   Segments seg;
   std::vector<int64_t> ids;

@@ -52,27 +52,40 @@ void block_forward(const SiglipBlockRef<T>& w, const SiglipDims& d, const Segmen
 }
 
 template <typename T>
+T* zeroed(std::vector<T>& v, int64_t n) {
+  T* p = sized(v, n);
+  std::fill(p, p + n, T(0));
+  return p;
+}
+
+template <typename T>
 void block_backward(const SiglipBlockRef<T>& w, const SiglipDims& d, const Segments& seg,
-                    const SiglipBlockActs<T>& s, const T* dy, T* dx) {
+                    const SiglipBlockActs<T>& s, const T* dy, SiglipGrads<T>& g, T* dx) {
   const int64_t M = seg.total(), C = d.width, F = w.fc1.out();
-  std::vector<T> dh(dy, dy + M * C), dgf(size_t(M * F), T(0)), df(size_t(M * F), T(0));
-  linear_backward(dy, s.gf.data(), M, w.fc2, dgf.data());
-  gelu_backward(dgf.data(), s.f.data(), M * F, df.data());
-  std::vector<T> dm(size_t(M * C), T(0));
-  linear_backward(df.data(), s.m.data(), M, w.fc1, dm.data());
-  layernorm_backward(dm.data(), s.h.data(), s.mean2.data(), s.rstd2.data(), M, C, w.norm2_w,
-                     w.norm2_b, dh.data());
-  std::vector<T> dout(size_t(M * C), T(0)), dqkv(size_t(M * 3 * C), T(0));
-  linear_backward(dh.data(), s.o.data(), M, w.proj, dout.data());
+  // MLP branch: y = h + fc2(GELU(fc1(norm2 h))).
+  T* dh = sized(g.dh, M * C);
+  std::copy(dy, dy + M * C, dh);
+  T* dgf = zeroed(g.dgf, M * F);
+  linear_backward(dy, s.gf.data(), M, w.fc2, dgf);
+  T* df = zeroed(g.df, M * F);
+  gelu_backward(dgf, s.f.data(), M * F, df);
+  T* dm = zeroed(g.dm, M * C);
+  linear_backward(df, s.m.data(), M, w.fc1, dm);
+  layernorm_backward(dm, s.h.data(), s.mean2.data(), s.rstd2.data(), M, C, w.norm2_w, w.norm2_b,
+                     dh);
+  // Attention branch: h = x + proj(attn(qkv(norm1 x))).
+  T* dout = zeroed(g.dout, M * C);
+  linear_backward(dh, s.o.data(), M, w.proj, dout);
+  T* dqkv = zeroed(g.dqkv, M * 3 * C);
   const AttnDims ad{d.n_heads, d.head_dim(), false};
   const T* qkv = s.qkv.data();
-  attention_backward(dout.data(), C, qkv, qkv + C, qkv + 2 * C, 3 * C, s.P.data(), seg, ad,
-                     dqkv.data(), dqkv.data() + C, dqkv.data() + 2 * C);
-  std::vector<T> da(size_t(M * C), T(0));
-  linear_backward(dqkv.data(), s.a.data(), M, w.qkv, da.data());
-  for (int64_t i = 0; i < M * C; ++i) dx[i] += dh[size_t(i)];
-  layernorm_backward(da.data(), s.x.data(), s.mean1.data(), s.rstd1.data(), M, C, w.norm1_w,
-                     w.norm1_b, dx);
+  attention_backward(dout, C, qkv, qkv + C, qkv + 2 * C, 3 * C, s.P.data(), seg, ad, dqkv, dqkv + C,
+                     dqkv + 2 * C);
+  T* da = zeroed(g.da, M * C);
+  linear_backward(dqkv, s.a.data(), M, w.qkv, da);
+  for (int64_t i = 0; i < M * C; ++i) dx[i] += dh[i];
+  layernorm_backward(da, s.x.data(), s.mean1.data(), s.rstd1.data(), M, C, w.norm1_w, w.norm1_b,
+                     dx);
 }
 
 }  // namespace
@@ -113,28 +126,31 @@ void siglip_forward(const SiglipRef<T>& w, const T* pixels, int64_t N, SiglipAct
 }
 
 template <typename T>
-void siglip_backward(const SiglipRef<T>& w, const SiglipActs<T>& acts, const T* dout) {
+void siglip_backward(const SiglipRef<T>& w, SiglipActs<T>& acts, const T* dout) {
   const SiglipDims& d = w.dims;
   const int64_t Tn = d.n_tokens(), C = d.width, M = acts.n_images * Tn;
-  std::vector<T> dcur(size_t(M * C), T(0)), dnext(size_t(M * C));
+  SiglipGrads<T>& g = acts.grads;
+  T* dcur = zeroed(g.dcur, M * C);
+  T* dnext = sized(g.dnext, M * C);
   layernorm_backward(dout, acts.x_final.data(), acts.mean_f.data(), acts.rstd_f.data(), M, C,
-                     w.norm_w, w.norm_b, dcur.data());
+                     w.norm_w, w.norm_b, dcur);
   for (size_t b = w.blocks.size(); b-- > 0;) {
-    std::fill(dnext.begin(), dnext.end(), T(0));
-    block_backward(w.blocks[b], d, acts.seg, acts.blocks[b], dcur.data(), dnext.data());
+    std::fill(dnext, dnext + M * C, T(0));
+    block_backward(w.blocks[b], d, acts.seg, acts.blocks[b], dcur, g, dnext);
     std::swap(dcur, dnext);
   }
   if (w.pos_embed.dv)
     for (int64_t m = 0; m < M; ++m)
-      for (int64_t c = 0; c < C; ++c) w.pos_embed.dv[(m % Tn) * C + c] += dcur[size_t(m * C + c)];
-  linear_backward(dcur.data(), acts.patches.data(), M, w.patch_embed, static_cast<T*>(nullptr));
+      for (int64_t c = 0; c < C; ++c) w.pos_embed.dv[(m % Tn) * C + c] += dcur[m * C + c];
+  linear_backward(static_cast<const T*>(dcur), acts.patches.data(), M, w.patch_embed,
+                  static_cast<T*>(nullptr));
 }
 
 template void siglip_forward(const SiglipRef<float>&, const float*, int64_t, SiglipActs<float>&,
                              float*, bool);
 template void siglip_forward(const SiglipRef<double>&, const double*, int64_t, SiglipActs<double>&,
                              double*, bool);
-template void siglip_backward(const SiglipRef<float>&, const SiglipActs<float>&, const float*);
-template void siglip_backward(const SiglipRef<double>&, const SiglipActs<double>&, const double*);
+template void siglip_backward(const SiglipRef<float>&, SiglipActs<float>&, const float*);
+template void siglip_backward(const SiglipRef<double>&, SiglipActs<double>&, const double*);
 
 }  // namespace dsvl::train

@@ -48,6 +48,12 @@ struct SiglipBlockActs {
   std::vector<T> f, gf;  // fc1 output, GELU(fc1)
 };
 
+// Scratch of the backward pass (reused across blocks and steps).
+template <typename T>
+struct SiglipGrads {
+  std::vector<T> dcur, dnext, dh, dgf, df, dm, dout, dqkv, da;
+};
+
 template <typename T>
 struct SiglipActs {
   int64_t n_images = 0;
@@ -55,6 +61,7 @@ struct SiglipActs {
   std::vector<T> patches;  // [N·n_tokens, 3·p·p], channel-major within a patch (conv order)
   std::vector<SiglipBlockActs<T>> blocks;
   std::vector<T> x_final, mean_f, rstd_f;
+  SiglipGrads<T> grads;
 };
 
 // pixels: [N, 3, S, S], already normalised the tower's way. out: [N·n_tokens, width].
@@ -64,6 +71,6 @@ void siglip_forward(const SiglipRef<T>& w, const T* pixels, int64_t N, SiglipAct
                     bool save = true);
 // Parameter gradients from dout = dL/d(out) (no gradient w.r.t. pixels is needed).
 template <typename T>
-void siglip_backward(const SiglipRef<T>& w, const SiglipActs<T>& acts, const T* dout);
+void siglip_backward(const SiglipRef<T>& w, SiglipActs<T>& acts, const T* dout);
 
 }  // namespace dsvl::train
