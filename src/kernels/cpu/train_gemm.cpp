@@ -135,8 +135,12 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
   }
   // B is packed transposed: panels of kNr columns, each [kc][kNr].
   const MatRef Bt{B.data, B.dtype, B.cs, B.rs};
-  std::vector<float> bp(size_t(std::min(kNc, (n1 - n0 + kNr - 1) / kNr * kNr) * kKc));
-  std::vector<float> ap(size_t(std::min(kMc, (m1 - m0 + kMr - 1) / kMr * kMr) * kKc));
+  // Packing buffers live per thread across calls (attention issues many small products).
+  thread_local std::vector<float> bp, ap;
+  const size_t nb = size_t(std::min(kNc, (n1 - n0 + kNr - 1) / kNr * kNr) * kKc);
+  const size_t na = size_t(std::min(kMc, (m1 - m0 + kMr - 1) / kMr * kMr) * kKc);
+  if (bp.size() < nb) bp.resize(nb);
+  if (ap.size() < na) ap.resize(na);
   for (int64_t jc = n0; jc < n1; jc += kNc) {
     const int64_t nc = std::min(kNc, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += kKc) {
