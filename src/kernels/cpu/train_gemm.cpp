@@ -1,0 +1,216 @@
+#include "kernels/cpu/train_gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#if defined(__AVX512F__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+#include "core/error.h"
+#include "core/threadpool.h"
+
+namespace dsvl::kernels {
+namespace {
+
+// Micro-tile: kMr rows of C × kNr columns (two 16-float vectors). 24 accumulators + 2 B
+// vectors fit the 32 zmm registers; A values are broadcast from the packed panel.
+constexpr int kMr = 12;
+constexpr int kNr = 32;
+// Cache blocking: a kKc×kNr B micro-panel (32 KB) stays in L1 while the kMc×kKc A block
+// (~200 KB) streams from L2.
+constexpr int64_t kKc = 256;
+constexpr int64_t kMc = kMr * 16;
+constexpr int64_t kNc = kNr * 64;
+
+inline float load_elem(const MatRef& m, int64_t off) {
+  switch (m.dtype) {
+    case DType::kF32:
+      return static_cast<const float*>(m.data)[off];
+    case DType::kF16:
+      return f16_to_f32(static_cast<const uint16_t*>(m.data)[off]);
+    default:
+      return bf16_to_f32(static_cast<const uint16_t*>(m.data)[off]);
+  }
+}
+
+// Packs the block (r0.., c0..) of size rows×cols of `m` into dst laid out as
+// [rows/P panels][cols][P] (P = panel width along rows), zero-padding rows up to P.
+// B is packed through its transpose, so its panels run along columns.
+template <int P>
+void pack(const MatRef& m, int64_t r0, int64_t rows, int64_t c0, int64_t cols, float* dst) {
+  for (int64_t p = 0; p < rows; p += P) {
+    const int pr = int(std::min<int64_t>(P, rows - p));
+    float* d = dst + p * cols;
+    if (pr < P) std::memset(d, 0, size_t(cols * P) * sizeof(float));
+    if (m.dtype == DType::kF32) {
+      const float* src = static_cast<const float*>(m.data);
+      if (m.cs == 1 && m.rs != 1) {
+        // rows are contiguous along `cols`: read each row once.
+        for (int i = 0; i < pr; ++i) {
+          const float* s = src + (r0 + p + i) * m.rs + c0;
+          for (int64_t c = 0; c < cols; ++c) d[c * P + i] = s[c];
+        }
+      } else {
+        for (int64_t c = 0; c < cols; ++c) {
+          const float* s = src + (c0 + c) * m.cs + (r0 + p) * m.rs;
+          for (int i = 0; i < pr; ++i) d[c * P + i] = s[i * m.rs];
+        }
+      }
+    } else {
+      for (int i = 0; i < pr; ++i)
+        for (int64_t c = 0; c < cols; ++c)
+          d[c * P + i] = load_elem(m, (r0 + p + i) * m.rs + (c0 + c) * m.cs);
+    }
+  }
+}
+
+// C tile (mr ≤ kMr, nr ≤ kNr) (+)= Ap[kc][kMr] · Bp[kc][kNr].
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
+                  bool add) {
+#if defined(__AVX512F__)
+  __m512 acc0[kMr], acc1[kMr];
+#pragma GCC unroll 12
+  for (int i = 0; i < kMr; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < kMr; ++i) {
+      const __m512 av = _mm512_set1_ps(a[i]);
+      acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+    }
+    a += kMr;
+    b += kNr;
+  }
+  if (mr == kMr && nr == kNr) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kMr; ++i) {
+      float* ci = c + i * ldc;
+      if (add) {
+        _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), acc0[i]));
+        _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), acc1[i]));
+      } else {
+        _mm512_storeu_ps(ci, acc0[i]);
+        _mm512_storeu_ps(ci + 16, acc1[i]);
+      }
+    }
+    return;
+  }
+  const __mmask16 m0 = nr >= 16 ? __mmask16(0xffff) : __mmask16((1u << nr) - 1);
+  const __mmask16 m1 = nr <= 16   ? __mmask16(0)
+                       : nr >= 32 ? __mmask16(0xffff)
+                                  : __mmask16((1u << (nr - 16)) - 1);
+  for (int i = 0; i < mr; ++i) {
+    float* ci = c + i * ldc;
+    __m512 v0 = acc0[i], v1 = acc1[i];
+    if (add) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), v1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, v0);
+    _mm512_mask_storeu_ps(ci + 16, m1, v1);
+  }
+#else
+  float acc[kMr][kNr] = {};
+  for (int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < kMr; ++i)
+      for (int j = 0; j < kNr; ++j) acc[i][j] += a[k * kMr + i] * b[k * kNr + j];
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+#endif
+}
+
+// One thread's share: rows [m0, m1) × columns [n0, n1) of C.
+void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const MatRef& A,
+                const MatRef& B, float* C, int64_t ldc, bool accumulate) {
+  if (m1 <= m0 || n1 <= n0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = m0; i < m1; ++i) std::fill(C + i * ldc + n0, C + i * ldc + n1, 0.0f);
+    return;
+  }
+  // B is packed transposed: panels of kNr columns, each [kc][kNr].
+  const MatRef Bt{B.data, B.dtype, B.cs, B.rs};
+  // Packing buffers live per thread across calls (attention issues many small products).
+  thread_local std::vector<float> bp, ap;
+  const size_t nb = size_t(std::min(kNc, (n1 - n0 + kNr - 1) / kNr * kNr) * kKc);
+  const size_t na = size_t(std::min(kMc, (m1 - m0 + kMr - 1) / kMr * kMr) * kKc);
+  if (bp.size() < nb) bp.resize(nb);
+  if (ap.size() < na) ap.resize(na);
+  for (int64_t jc = n0; jc < n1; jc += kNc) {
+    const int64_t nc = std::min(kNc, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += kKc) {
+      const int64_t kc = std::min(kKc, K - pc);
+      const bool add = accumulate || pc > 0;
+      pack<kNr>(Bt, jc, nc, pc, kc, bp.data());
+      for (int64_t ic = m0; ic < m1; ic += kMc) {
+        const int64_t mc = std::min(kMc, m1 - ic);
+        pack<kMr>(A, ic, mc, pc, kc, ap.data());
+        for (int64_t jr = 0; jr < nc; jr += kNr) {
+          const int nr = int(std::min<int64_t>(kNr, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += kMr) {
+            const int mr = int(std::min<int64_t>(kMr, mc - ir));
+            micro_kernel(kc, ap.data() + ir * kc, bp.data() + jr * kc,
+                         C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+std::atomic<uint64_t> g_flops{0};
+
+}  // namespace
+
+uint64_t gemm_flop_count() { return g_flops.load(std::memory_order_relaxed); }
+
+MatRef weight(const TensorView& w) {
+  if (w.shape.size() != 2) throw ShapeError("gemm: weight must be 2-D, got " + shape_str(w.shape));
+  return {w.data, w.dtype, w.shape[1], 1};
+}
+
+MatRef weight_t(const TensorView& w) {
+  if (w.shape.size() != 2) throw ShapeError("gemm: weight must be 2-D, got " + shape_str(w.shape));
+  return {w.data, w.dtype, 1, w.shape[1]};
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* C, int64_t ldc,
+          bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  g_flops.fetch_add(uint64_t(2 * M * N * K), std::memory_order_relaxed);
+  const int nt = num_threads();
+  const double work = double(M) * double(N) * double(K);
+  if (nt == 1 || work < 2e5) {
+    gemm_block(0, M, 0, N, K, A, B, C, ldc, accumulate);
+    return;
+  }
+  // Split the larger dimension in whole micro-tiles so threads never share a C tile.
+  const bool split_n = (N + kNr - 1) / kNr >= (M + kMr - 1) / kMr;
+  const int64_t unit = split_n ? kNr : kMr;
+  const int64_t tiles = ((split_n ? N : M) + unit - 1) / unit;
+  parallel_run([&](int t, int n) {
+    const int64_t t0 = tiles * t / n, t1 = tiles * (t + 1) / n;
+    if (split_n)
+      gemm_block(0, M, t0 * unit, std::min(N, t1 * unit), K, A, B, C, ldc, accumulate);
+    else
+      gemm_block(t0 * unit, std::min(M, t1 * unit), 0, N, K, A, B, C, ldc, accumulate);
+  });
+}
+
+void gemm_ref(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* C,
+              int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = accumulate ? double(C[i * ldc + j]) : 0.0;
+      for (int64_t k = 0; k < K; ++k)
+        s += double(load_elem(A, i * A.rs + k * A.cs)) * double(load_elem(B, k * B.rs + j * B.cs));
+      C[i * ldc + j] = float(s);
+    }
+}
+
+}  // namespace dsvl::kernels
