@@ -43,12 +43,28 @@ ImageInput checked_image(const std::string& path) {
   return ImageInput{path, "", path};
 }
 
+size_t count_of(const std::string& s, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + needle.size()))
+    ++n;
+  return n;
+}
+
+// The engine checks this too; checking before the model loads saves the user the wait.
+void check_markers(const std::string& prompt, size_t n_images) {
+  const size_t written = count_of(prompt, "<image>") + count_of(prompt, "<image_placeholder>");
+  if (written != 0 && written != n_images)
+    throw RequestError("the prompt has " + std::to_string(written) + " image marker(s) but " +
+                       std::to_string(n_images) + " --image file(s) were given");
+}
+
 Request build_request(const Args& a) {
   Request req;
   req.sampling = parse_sampling(a);
   const std::string prompt = a.require("--prompt");
   std::vector<ImageInput> images;
   for (const std::string& f : a.get_all("--image")) images.push_back(checked_image(f));
+  check_markers(prompt, images.size());
   if (a.has("--raw")) {
     if (a.has("--system")) throw RequestError("--system has no effect with --raw");
     req.raw = prompt;

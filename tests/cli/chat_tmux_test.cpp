@@ -104,6 +104,10 @@ TEST_F(CliChat, TurnsImagesContextDropNewAndExit) {
 
   t.type("<image:/nonexistent/cat.png> what is it");
   ASSERT_TRUE(t.wait_for("(error: cannot read image /nonexistent/cat.png)")) << t.screen();
+  t.type("/image " + dog);
+  t.type("<image> and <image>?");
+  ASSERT_TRUE(t.wait_for("(error: the message has more <image> markers than attached images (1))"))
+      << t.screen();
   t.type("new");
   ASSERT_TRUE(t.wait_for("(new conversation)")) << t.screen();
   t.ctrl_c();  // at the prompt: a hint, the session goes on

@@ -70,13 +70,11 @@ TEST_F(CliErrors, TooManyImagesForTheContext) {
   const CliResult small = run_dsvl(run("--ctx 600 --image " + dog + " -p 'What is it?'"));
   expect_clean_error(small, "run", "1 image × 576 = 576 image tokens");
   EXPECT_NE(small.err.find("raise the context (--ctx"), std::string::npos) << small.err;
-  // With an explicit -n the budget is checked as given.
-  expect_clean_error(run_dsvl(run("-n 5000 -p hi")), "run", "Ask for at most");
 }
 
 TEST_F(CliErrors, ImageCountMismatch) {
   expect_clean_error(run_dsvl(run("--image " + dog + " -p '<image> and <image>'")), "run",
-                     "2 image placeholder(s) but 1 image(s)");
+                     "2 image marker(s) but 1 --image file(s)");
 }
 
 TEST_F(CliErrors, UnknownFlagAndBadNumbers) {
