@@ -2,6 +2,7 @@
 // as one line; no stack dump, exit code 1 (2 for usage errors).
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,14 @@ int main(int argc, char** argv) {
   } catch (const dsvl::RequestError& e) {
     std::fprintf(stderr, "dsvl %s: error: %s\n", args[0].c_str(), e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "dsvl %s: error: out of memory\n", args[0].c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dsvl %s: error: %s\n", args[0].c_str(), e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "dsvl %s: error: unexpected failure\n", args[0].c_str());
     return 1;
   }
 }
