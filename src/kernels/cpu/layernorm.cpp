@@ -20,19 +20,19 @@ namespace {
 // sqrt(n/16) ulps instead of the n ulps of one serial accumulator).
 float sum_row(const float* x, int64_t n) {
   int64_t i = 0;
-  float s = 0.0f;
+  double s = 0.0;  // the scalar tail (the whole row without AVX-512) sums serially: use double
 #if defined(__AVX512F__)
   __m512 acc = _mm512_setzero_ps();
   for (; i + 16 <= n; i += 16) acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + i));
   s = _mm512_reduce_add_ps(acc);
 #endif
   for (; i < n; ++i) s += x[i];
-  return s;
+  return float(s);
 }
 
 float sum_sq_row(const float* x, int64_t n, float mean) {
   int64_t i = 0;
-  float s = 0.0f;
+  double s = 0.0;
 #if defined(__AVX512F__)
   __m512 acc = _mm512_setzero_ps();
   const __m512 mu = _mm512_set1_ps(mean);
@@ -42,8 +42,8 @@ float sum_sq_row(const float* x, int64_t n, float mean) {
   }
   s = _mm512_reduce_add_ps(acc);
 #endif
-  for (; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
-  return s;
+  for (; i < n; ++i) s += double(x[i] - mean) * double(x[i] - mean);
+  return float(s);
 }
 
 void norm_row(const float* x, int64_t C, const float* w, const float* b, float eps, float* y) {

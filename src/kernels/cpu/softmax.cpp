@@ -17,7 +17,7 @@ namespace dsvl::kernels {
 void softmax_row(float* x, int64_t n) {
   if (n <= 0) return;
   int64_t i = 0;
-  float mx = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+  float mx = -std::numeric_limits<float>::infinity();
 #if defined(__AVX512F__)
   __m512 vmx = _mm512_set1_ps(mx);
   for (; i + 16 <= n; i += 16) vmx = _mm512_max_ps(vmx, _mm512_loadu_ps(x + i));
@@ -25,6 +25,7 @@ void softmax_row(float* x, int64_t n) {
 #endif
   for (; i < n; ++i) mx = std::max(mx, x[i]);
   i = 0;
+  double sum = 0.0;  // the scalar tail (the whole row without AVX-512) sums serially: use double
 #if defined(__AVX512F__)
   const __m512 m = _mm512_set1_ps(mx);
   __m512 vs = _mm512_setzero_ps();
@@ -39,7 +40,7 @@ void softmax_row(float* x, int64_t n) {
     x[i] = vecmath::exp_scalar(x[i] - mx);
     sum += x[i];
   }
-  const float inv = 1.0f / sum;
+  const float inv = float(1.0 / sum);
   i = 0;
 #if defined(__AVX512F__)
   const __m512 vi = _mm512_set1_ps(inv);
