@@ -62,113 +62,117 @@ void siglip_pixels(const ImageInput& im, bool hybrid, int S, float* dst) {
   for (int64_t i = 0; i < src.numel(); ++i) dst[i] = (src.data[size_t(i)] - 0.5f) / 0.5f;
 }
 
-}  // namespace
-
-StepResult TrainModel::run(const std::vector<Row>& rows, bool backward, double grad_scale) {
-  const int64_t D = cfg_.llm.hidden_size;
-  if (rows.empty()) throw RequestError("empty batch: no rows");
-  // Pack the rows (only real tokens) and collect images in order.
+// A batch packed for the model: real tokens of all rows back to back, one segment per row.
+struct PackedBatch {
   Segments seg;
   std::vector<int64_t> ids;
-  std::vector<uint8_t> is_image;
+  std::vector<uint8_t> is_image;  // images_seq_mask
   std::vector<const ImageInput*> images;
-  std::vector<int64_t> loss_rows, targets;
+  std::vector<int64_t> loss_rows, targets;  // position t predicts labels[t + 1]
+};
+
+PackedBatch pack_batch(const std::vector<Row>& rows, int64_t image_token_id) {
+  if (rows.empty()) throw RequestError("empty batch: no rows");
+  PackedBatch p;
   for (size_t b = 0; b < rows.size(); ++b) {
     const Row& r = rows[b];
-    const int64_t L = int64_t(r.ids.size());
+    const int64_t L = int64_t(r.ids.size()), base = p.seg.total();
     if (L == 0) throw RequestError("batch row " + std::to_string(b) + " is empty");
     if (int64_t(r.labels.size()) != L)
       throw ShapeError("batch row " + std::to_string(b) + ": " + std::to_string(r.labels.size()) +
                        " labels for " + std::to_string(L) + " ids");
-    const int64_t base = seg.total();
-    seg.add(L);
-    ids.insert(ids.end(), r.ids.begin(), r.ids.end());
-    images.insert(images.end(), r.images.begin(), r.images.end());
+    p.seg.add(L);
+    p.ids.insert(p.ids.end(), r.ids.begin(), r.ids.end());
+    p.images.insert(p.images.end(), r.images.begin(), r.images.end());
     for (int64_t t = 0; t + 1 < L; ++t)
       if (r.labels[size_t(t + 1)] != kIgnoreIndex) {
-        loss_rows.push_back(base + t);
-        targets.push_back(r.labels[size_t(t + 1)]);
+        p.loss_rows.push_back(base + t);
+        p.targets.push_back(r.labels[size_t(t + 1)]);
       }
-  }
-  const int64_t M = seg.total();
-  // images_seq_mask = (ids == image id), as the official processor builds it; a row's
-  // image-id count must be 576 per image (the official code would crash in the masked
-  // assignment otherwise). Text-only rows keep image ids as ordinary tokens.
-  is_image.assign(size_t(M), 0);
-  int64_t n_img_tokens = 0;
-  for (size_t b = 0; b < rows.size(); ++b) {
-    const Row& r = rows[b];
-    if (r.images.empty()) continue;
+    // images_seq_mask = (ids == image id), as the official processor builds it; a row's count
+    // must be 576 per image (the official masked assignment would crash otherwise). Text-only
+    // rows keep image ids as ordinary tokens.
     int64_t count = 0;
-    for (size_t t = 0; t < r.ids.size(); ++t)
-      if (r.ids[t] == image_token_id_) {
-        is_image[size_t(seg.start[b]) + t] = 1;
-        ++count;
-      }
+    for (int64_t t = 0; t < L; ++t) {
+      const bool img = !r.images.empty() && r.ids[size_t(t)] == image_token_id;
+      p.is_image.push_back(img);
+      count += img;
+    }
     if (count != int64_t(r.images.size()) * kImageTokens)
       throw RequestError("batch row " + std::to_string(b) + ": " + std::to_string(count) +
                          " image tokens for " + std::to_string(r.images.size()) +
                          " images (expected 576 per image)");
-    n_img_tokens += count;
   }
-  const int64_t n_img = int64_t(images.size());
-  StepResult res;
-  // Vision towers and aligner.
-  std::vector<float> low, high, img_emb;
+  return p;
+}
+
+}  // namespace
+
+void TrainModel::encode_images(const std::vector<const ImageInput*>& images, bool siglip_grad,
+                               ImageFeatures& f) {
+  const int64_t n = int64_t(images.size()), D = cfg_.llm.hidden_size;
   const bool hybrid = cfg_.is_hybrid();
-  const bool siglip_grad = backward && siglip_trainable();
-  if (n_img > 0) {
-    const int S = siglip_.dims.image_size;
-    std::vector<float> pix(size_t(n_img * 3 * S * S));
-    for (int64_t i = 0; i < n_img; ++i)
-      siglip_pixels(*images[size_t(i)], hybrid, S, pix.data() + i * 3 * S * S);
-    low.resize(size_t(n_img * kImageTokens * siglip_.dims.width));
-    siglip_forward(siglip_, pix.data(), n_img, siglip_acts_, low.data(), siglip_grad);
-    if (hybrid) {
-      const int64_t Ch = aligner_.high_up_proj.in();
-      high.resize(size_t(n_img * kImageTokens * Ch));
-      for (int64_t i = 0; i < n_img; ++i) {
-        const Tensor& h = images[size_t(i)]->high_features;
-        if (h.shape != Shape{kImageTokens, Ch})
-          throw ShapeError("image " + images[size_t(i)]->name + ": SAM features " +
-                           shape_str(h.shape) + ", expected " + shape_str({kImageTokens, Ch}));
-        std::copy(h.data.begin(), h.data.end(), high.begin() + i * kImageTokens * Ch);
-      }
+  const int S = siglip_.dims.image_size;
+  std::vector<float> pix(size_t(n * 3 * S * S));
+  for (int64_t i = 0; i < n; ++i)
+    siglip_pixels(*images[size_t(i)], hybrid, S, pix.data() + i * 3 * S * S);
+  f.low.resize(size_t(n * kImageTokens * siglip_.dims.width));
+  siglip_forward(siglip_, pix.data(), n, siglip_acts_, f.low.data(), siglip_grad);
+  if (hybrid) {
+    const int64_t Ch = aligner_.high_up_proj.in();
+    f.high.resize(size_t(n * kImageTokens * Ch));
+    for (int64_t i = 0; i < n; ++i) {
+      const Tensor& h = images[size_t(i)]->high_features;
+      if (h.shape != Shape{kImageTokens, Ch})
+        throw ShapeError("image " + images[size_t(i)]->name + ": SAM features " +
+                         shape_str(h.shape) + ", expected " + shape_str({kImageTokens, Ch}));
+      std::copy(h.data.begin(), h.data.end(), f.high.begin() + i * kImageTokens * Ch);
     }
-    img_emb.resize(size_t(n_img * kImageTokens * D));
-    aligner_forward(aligner_, hybrid ? high.data() : nullptr, low.data(), n_img * kImageTokens,
-                    aligner_acts_, img_emb.data());
   }
+  f.emb.resize(size_t(n * kImageTokens * D));
+  aligner_forward(aligner_, hybrid ? f.high.data() : nullptr, f.low.data(), n * kImageTokens,
+                  aligner_acts_, f.emb.data());
+}
+
+StepResult TrainModel::run(const std::vector<Row>& rows, bool backward, double grad_scale) {
+  const int64_t D = cfg_.llm.hidden_size;
+  const PackedBatch p = pack_batch(rows, image_token_id_);
+  const int64_t M = p.seg.total(), n_img = int64_t(p.images.size());
+  const bool siglip_grad = backward && siglip_trainable();
+  // Forward: vision towers → aligner → embedding merge → LLM → loss on the loss rows.
+  ImageFeatures f;
+  if (n_img > 0) encode_images(p.images, siglip_grad, f);
   std::vector<float> embeds(size_t(M * D));
-  embed_forward(ids.data(), is_image.data(), M, llm_.embed_tokens, n_img ? img_emb.data() : nullptr,
-                embeds.data());
-  llm_forward(llm_, seg, embeds.data(), llm_acts_);
-  // Loss on the rows that carry one.
-  std::vector<float> nll(loss_rows.size());
-  res.n_loss = int64_t(loss_rows.size());
+  embed_forward(p.ids.data(), p.is_image.data(), M, llm_.embed_tokens,
+                n_img ? f.emb.data() : nullptr, embeds.data());
+  llm_forward(llm_, p.seg, embeds.data(), llm_acts_);
+  StepResult res;
+  std::vector<float> nll(p.loss_rows.size());
+  res.n_loss = int64_t(p.loss_rows.size());
   if (grad_scale <= 0) grad_scale = res.n_loss ? 1.0 / double(res.n_loss) : 0.0;
-  std::vector<float> dh;
-  if (backward) dh.assign(size_t(M * D), 0.0f);
-  res.nll_sum = lm_head_cross_entropy(llm_acts_.h_final.data(), D, loss_rows, targets, llm_.lm_head,
-                                      grad_scale, nll.data(), backward ? dh.data() : nullptr);
+  std::vector<float> dh(backward ? size_t(M * D) : 0, 0.0f);
+  res.nll_sum =
+      lm_head_cross_entropy(llm_acts_.h_final.data(), D, p.loss_rows, p.targets, llm_.lm_head,
+                            grad_scale, nll.data(), backward ? dh.data() : nullptr);
   res.token_nll.resize(rows.size());
   for (size_t b = 0; b < rows.size(); ++b) res.token_nll[b].assign(rows[b].ids.size() - 1, 0.0f);
-  for (size_t i = 0; i < loss_rows.size(); ++i) {
-    const int64_t m = loss_rows[i];
-    const size_t b =
-        size_t(std::upper_bound(seg.start.begin(), seg.start.end(), m) - seg.start.begin() - 1);
-    res.token_nll[b][size_t(m - seg.start[b])] = nll[i];
+  for (size_t i = 0; i < p.loss_rows.size(); ++i) {
+    const int64_t m = p.loss_rows[i];
+    const size_t b = size_t(std::upper_bound(p.seg.start.begin(), p.seg.start.end(), m) -
+                            p.seg.start.begin() - 1);
+    res.token_nll[b][size_t(m - p.seg.start[b])] = nll[i];
   }
   if (!backward) return res;
-  // Backward: LLM → embedding merge → aligner → SigLIP.
+  // Backward: LLM → embedding merge → aligner → SigLIP (SAM is frozen).
   res.d_embeds.assign(size_t(M * D), 0.0f);
   llm_backward(llm_, llm_acts_, dh.data(), llm_grads_, res.d_embeds.data());
-  std::vector<float> d_img(size_t(n_img_tokens * D));
-  embed_backward(res.d_embeds.data(), ids.data(), is_image.data(), M, llm_.embed_tokens,
+  std::vector<float> d_img(size_t(n_img * kImageTokens * D));
+  embed_backward(res.d_embeds.data(), p.ids.data(), p.is_image.data(), M, llm_.embed_tokens,
                  n_img ? d_img.data() : nullptr);
   if (n_img > 0) {
-    res.d_vision.assign(low.size(), 0.0f);
-    aligner_backward(aligner_, hybrid ? high.data() : nullptr, low.data(), n_img * kImageTokens,
+    const bool hybrid = cfg_.is_hybrid();
+    res.d_vision.assign(f.low.size(), 0.0f);
+    aligner_backward(aligner_, hybrid ? f.high.data() : nullptr, f.low.data(), n_img * kImageTokens,
                      aligner_acts_, d_img.data(), static_cast<float*>(nullptr),
                      res.d_vision.data());
     if (siglip_grad) siglip_backward(siglip_, siglip_acts_, res.d_vision.data());

@@ -75,6 +75,12 @@ class TrainModel {
   StepResult forward(const std::vector<Row>& rows);
 
  private:
+  // Vision features of the batch's images and their aligner output (the LLM's image rows).
+  struct ImageFeatures {
+    std::vector<float> high, low, emb;  // SAM [n·576, C_sam], SigLIP [n·576, C], [n·576, D]
+  };
+  void encode_images(const std::vector<const ImageInput*>& images, bool siglip_grad,
+                     ImageFeatures& f);
   StepResult run(const std::vector<Row>& rows, bool backward, double grad_scale);
   bool siglip_trainable() const;
 
