@@ -31,7 +31,7 @@ const char* kUsage = R"(usage: dsvl serve -m MODEL_DIR [options]
   --max-body-mb N          request body limit (default 32)
   --max-image-pixels N     refuse larger images before decoding (default 64000000)
   --image-cache-mb N       image-embedding cache size (default 256; 0 disables)
-  --prefix-cache-tokens N  KV prefix cache size (default 16384; 0 disables)
+  --prefix-cache-tokens N  KV prefix cache in positions (default 4096; 0 disables)
   --timeout S              seconds a generation may take (default 600)
   --queue N                requests waiting for a slot before 429 (default 64)
   --max-tokens-cap N       refuse larger max_tokens (default: no cap)
@@ -97,7 +97,7 @@ int run_serve(const std::vector<std::string>& argv) {
   lp.max_images = positive(a, "--max-images", 8, 0);
   lp.max_image_pixels = a.get_int("--max-image-pixels", lp.max_image_pixels);
   lp.image_cache_bytes = int64_t(positive(a, "--image-cache-mb", 256, 0)) << 20;
-  lp.prefix_cache_tokens = positive(a, "--prefix-cache-tokens", 16384, 0);
+  lp.prefix_cache_tokens = positive(a, "--prefix-cache-tokens", 4096, 0);
   if (lp.max_image_pixels < 1)
     throw Error(ErrorKind::kRequest, "--max-image-pixels must be positive");
   std::string prec = a.get_or("--precision", "auto");

@@ -25,8 +25,10 @@ void BatchDecoder::prefill(std::span<Sequence* const> seqs) {
                        std::to_string(max_sequences_));
   const int64_t H = llm_.hidden_size(), V = llm_.vocab_size();
   // The prompts side by side: one x for the whole call (allocated per prefill, not per step).
+  // A sequence whose cache already holds the start of its prompt (Sequence::reuse_prefix)
+  // computes only the rest.
   int64_t rows = 0;
-  for (Sequence* s : seqs) rows += s->prompt().n_tokens;
+  for (Sequence* s : seqs) rows += s->prompt().n_tokens - s->kv().size();
   std::vector<float> x(size_t(rows * H));
   segments_.clear();
   active_.clear();
@@ -34,9 +36,10 @@ void BatchDecoder::prefill(std::span<Sequence* const> seqs) {
   for (Sequence* s : seqs) {
     if (s->done()) continue;
     const Prompt& p = s->prompt();
-    std::memcpy(dst, p.embeds, sizeof(float) * size_t(p.n_tokens * H));
-    dst += p.n_tokens * H;
-    segments_.push_back(llm::Segment::last_logit(&s->kv().view(), p.n_tokens));
+    const int64_t from = s->kv().size(), n = p.n_tokens - from;
+    std::memcpy(dst, p.embeds + from * H, sizeof(float) * size_t(n * H));
+    dst += n * H;
+    segments_.push_back(llm::Segment::last_logit(&s->kv().view(), n));
     active_.push_back(s);
   }
   llm_.forward(x.data(), segments_, ws_, logits_.data());

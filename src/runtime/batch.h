@@ -24,8 +24,8 @@ class BatchDecoder {
   BatchDecoder(const llm::Llm& llm, int64_t max_sequences, int64_t max_keys,
                int64_t prefill_chunk = 256);
 
-  // Prefills the prompts of `seqs` (fresh sequences) in shared forward passes and hands each
-  // its last-position logits (Sequence::on_logits).
+  // Prefills the prompts of `seqs` (fresh sequences, or ones started from a cached prefix)
+  // in shared forward passes and hands each its last-position logits (Sequence::on_logits).
   void prefill(std::span<Sequence* const> seqs);
   // Feeds each sequence's pending token — one row per sequence, each its own cache — and
   // hands each its logits. Sequences already done are skipped. No allocation.

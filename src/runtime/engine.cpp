@@ -2,7 +2,9 @@
 // validated and their images decoded on the caller's thread (errors are thrown there), then
 // queued. The scheduler admits queued requests into free slots (image encode through the
 // embedding cache, then prefill) and runs one batched decode step for every active slot,
-// so concurrent requests share each read of the weights (continuous batching).
+// so concurrent requests share each read of the weights (continuous batching). Prefill
+// starts from the longest cached prefix (prefix_cache.h); response formats constrain the
+// sampler with a JSON grammar (json_constraint.h).
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -18,7 +20,10 @@
 #include "io/model_keys.h"
 #include "runtime/batch.h"
 #include "runtime/generate.h"
+#include "runtime/image_cache.h"
+#include "runtime/json_constraint.h"
 #include "runtime/pipeline.h"
+#include "runtime/prefix_cache.h"
 #include "runtime/request_prep.h"
 #include "runtime/stop_strings.h"
 
@@ -30,45 +35,18 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// Image embeddings [576, hidden] by hash of the encoded image bytes, least recently used out.
-class ImageCache {
- public:
-  explicit ImageCache(int64_t budget_bytes) : budget_(budget_bytes) {}
-  const Tensor* find(uint64_t key) {
-    auto it = map_.find(key);
-    if (it == map_.end()) return nullptr;
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return &it->second->second;
-  }
-  void put(uint64_t key, Tensor t) {
-    const int64_t bytes = t.numel() * 4;
-    if (bytes > budget_ || map_.count(key)) return;
-    while (used_ + bytes > budget_ && !lru_.empty()) {
-      used_ -= lru_.back().second.numel() * 4;
-      map_.erase(lru_.back().first);
-      lru_.pop_back();
-    }
-    lru_.emplace_front(key, std::move(t));
-    map_[key] = lru_.begin();
-    used_ += bytes;
-  }
-
- private:
-  int64_t budget_, used_ = 0;
-  std::list<std::pair<uint64_t, Tensor>> lru_;
-  std::unordered_map<uint64_t, std::list<std::pair<uint64_t, Tensor>>::iterator> map_;
-};
-
 struct Job {
   RequestId id = 0;
   runtime::PreparedRequest prep;
   SamplingParams sampling;
+  std::shared_ptr<const runtime::json::Grammar> grammar;  // response_format, or null
   std::function<void(const Delta&)> on_delta;
   std::function<void(const Result&)> on_done;
   Clock::time_point queued_at;
 
   // Running state (scheduler thread only).
   Tensor embeds;
+  std::vector<uint64_t> keys;  // prefix-cache keys of the prompt positions
   std::unique_ptr<runtime::Sequence> seq;
   std::unique_ptr<tokenizer::StreamDecoder> detok;
   std::unique_ptr<runtime::StopMatcher> stops;
@@ -79,7 +57,8 @@ struct Job {
 
 class EngineImpl final : public Engine {
  public:
-  explicit EngineImpl(const LoadParams& p) : params_(p), cache_(p.image_cache_bytes) {
+  explicit EngineImpl(const LoadParams& p)
+      : params_(p), cache_(p.image_cache_bytes), prefix_cache_(p.prefix_cache_tokens) {
     if (p.n_threads > 0) set_num_threads(p.n_threads);
     if (p.parallel < 1 || p.parallel > 256) throw RequestError("parallel must be in [1, 256]");
     const auto t0 = Clock::now();
@@ -121,7 +100,14 @@ class EngineImpl final : public Engine {
                    std::function<void(const Result&)> on_done) override {
     validate(r.sampling);
     auto job = std::make_unique<Job>();
+    job->grammar = grammar_for(r.sampling);
     job->prep = runtime::prepare_request(*pipe_, r, params_, ctx_);
+    if (job->grammar) {
+      // The grammar ends the answer; the template's "User:" must not cut a JSON string.
+      job->prep.stop.clear();
+      for (auto& st : r.sampling.stop)
+        if (!st.empty()) job->prep.stop.push_back(st);
+    }
     job->sampling = r.sampling;
     job->on_delta = std::move(on_delta);
     job->on_done = std::move(on_done);
@@ -167,8 +153,24 @@ class EngineImpl final : public Engine {
     if (s.max_tokens < 0) throw RequestError("max_tokens must be ≥ 0");
     if (s.top_logprobs < 0 || s.top_logprobs > 20)
       throw RequestError("top_logprobs must be in [0, 20]");
-    if (!s.response_format.empty() || !s.json_schema.empty())
-      throw RequestError("response_format is not supported by this engine yet");
+    if (!s.response_format.empty() && s.response_format != "text" &&
+        s.response_format != "json_object" && s.response_format != "json_schema")
+      throw RequestError("response_format must be text, json_object or json_schema, got \"" +
+                         s.response_format + "\"");
+  }
+
+  // The compiled grammar of a response format (RequestError for a bad schema), or null.
+  std::shared_ptr<const runtime::json::Grammar> grammar_for(const SamplingParams& s) {
+    const bool schema =
+        s.response_format == "json_schema" || (s.response_format.empty() && !s.json_schema.empty());
+    if (schema && s.json_schema.empty())
+      throw RequestError("response_format json_schema needs a schema");
+    if (!schema && s.response_format != "json_object") return nullptr;
+    std::call_once(vocab_once_, [this] {
+      vocab_bytes_ = std::make_shared<const runtime::TokenBytes>(pipe_->tokenizer(),
+                                                                 pipe_->config().llm.vocab_size);
+    });
+    return schema ? runtime::json::schema_grammar(s.json_schema) : runtime::json::object_grammar();
   }
 
   runtime::GenerateParams generate_params(const Job& j) const {
@@ -188,6 +190,9 @@ class EngineImpl final : public Engine {
     g.stop_token_ids = s.stop_ids;
     g.top_logprobs = s.top_logprobs;
     g.n_ctx = ctx_;
+    if (j.grammar)
+      g.constraint =
+          std::make_shared<runtime::JsonConstraint>(j.grammar, vocab_bytes_, pipe_->eos_id());
     return g;
   }
 
@@ -261,15 +266,23 @@ class EngineImpl final : public Engine {
     for (auto& j : active) finish(*j, "cancelled");
   }
 
-  void start(Job& j) {
-    const auto t0 = Clock::now();
-    const auto& cfg = pipe_->config();
-    const int64_t D = cfg.llm.hidden_size, per = pipe_->image_tokens();
+  // The embeddings of the request's images [n, 576, hidden], through the cache; images that
+  // lie wholly in the first `reused` positions (taken from the prefix cache) are skipped.
+  Tensor image_embeddings(Job& j, int64_t reused) {
+    const int64_t D = pipe_->config().llm.hidden_size, per = pipe_->image_tokens();
     const int64_t n = j.prep.n_images;
     Tensor image_embeds({n, per, D});
+    std::vector<int64_t> starts;  // first position of each image
+    const int64_t n_ids = int64_t(j.prep.ids.size());
+    for (int64_t p = 0; p < n_ids && int64_t(starts.size()) < n; ++p)
+      if (j.prep.ids[size_t(p)] == pipe_->image_token_id()) {
+        starts.push_back(p);
+        p += per - 1;
+      }
     std::vector<runtime::PreparedImage> todo;
     std::vector<int64_t> todo_index;
     for (int64_t i = 0; i < n; ++i) {
+      if (size_t(i) < starts.size() && starts[size_t(i)] + per <= reused) continue;
       if (const Tensor* hit = cache_.find(j.prep.image_hashes[size_t(i)])) {
         std::copy(hit->data.begin(), hit->data.end(), image_embeds.data.begin() + i * per * D);
         std::lock_guard<std::mutex> lk(mu_);
@@ -294,16 +307,28 @@ class EngineImpl final : public Engine {
         cache_.put(j.prep.image_hashes[size_t(i)], std::move(one));
       }
     }
+    return image_embeds;
+  }
+
+  void start(Job& j) {
+    const auto t0 = Clock::now();
+    const int64_t n = j.prep.n_images, n_prompt = int64_t(j.prep.ids.size());
+    const int32_t image_id = n > 0 ? pipe_->image_token_id() : -1;
+    j.keys = runtime::prefix_keys(j.prep.ids, image_id, j.prep.image_hashes, pipe_->image_tokens());
+    // At least the last prompt position is computed: its logits give the first token.
+    const runtime::PrefixCache::Hit hit =
+        params_.prefix_cache_tokens > 0 ? prefix_cache_.find(j.keys) : runtime::PrefixCache::Hit{};
+    const int64_t reused = std::min(hit.n, n_prompt - 1);
+    Tensor image_embeds = image_embeddings(j, reused);
     j.prep.images.clear();  // decoded pixels are no longer needed
     j.result.timings.image_encode_ms = ms_since(t0);
     j.result.timings.load_ms = load_ms_;
-    j.result.usage.image_tokens = int(n * per);
-    j.result.usage.prompt_tokens = int(j.prep.ids.size());
+    j.result.usage.image_tokens = int(n * pipe_->image_tokens());
+    j.result.usage.prompt_tokens = int(n_prompt);
 
-    const int32_t image_id = n > 0 ? pipe_->image_token_id() : -1;
-    j.embeds = pipe_->llm().prepare_inputs_embeds(j.prep.ids.data(), int64_t(j.prep.ids.size()),
-                                                  image_id, image_embeds.ptr(), n);
-    runtime::Prompt prompt{j.embeds.ptr(), int64_t(j.prep.ids.size()), n};
+    j.embeds = pipe_->llm().prepare_inputs_embeds(j.prep.ids.data(), n_prompt, image_id,
+                                                  image_embeds.ptr(), n);
+    runtime::Prompt prompt{j.embeds.ptr(), n_prompt, n};
     j.detok = std::make_unique<tokenizer::StreamDecoder>(pipe_->tokenizer(), true);
     j.stops = std::make_unique<runtime::StopMatcher>(j.prep.stop);
     j.seq = std::make_unique<runtime::Sequence>(
@@ -311,12 +336,30 @@ class EngineImpl final : public Engine {
         [this, &j](const runtime::TokenEvent& e) { return on_token(j, e); });
     const auto t1 = Clock::now();
     if (!j.seq->done()) {
+      if (reused > 0) {
+        j.seq->reuse_prefix(*hit.kv, reused);
+        j.result.usage.cached_prompt_tokens = int(reused);
+        std::lock_guard<std::mutex> lk(mu_);
+        stats_.prefix_cache_hit_tokens += reused;
+      }
       runtime::Sequence* one = j.seq.get();
       decoder_->prefill(std::span<runtime::Sequence* const>(&one, 1));
     }
     j.result.timings.prefill_ms = ms_since(t1);
-    j.result.timings.prefill_tokens = int(j.prep.ids.size());
+    j.result.timings.prefill_tokens = int(n_prompt - j.result.usage.cached_prompt_tokens);
     j.decode_start = Clock::now();
+  }
+
+  // Offers a finished sequence's cache (prompt + the answer tokens fed back) for later turns.
+  void remember_prefix(Job& j) {
+    if (params_.prefix_cache_tokens <= 0 || !j.seq) return;
+    runtime::KvCache& kv = j.seq->kv();
+    const auto& toks = j.seq->result().tokens;
+    std::vector<uint64_t> keys = j.keys;
+    for (size_t i = 0; int64_t(keys.size()) < kv.size() && i < toks.size(); ++i)
+      keys.push_back(uint64_t(uint32_t(toks[i])));
+    keys.resize(size_t(std::min<int64_t>(int64_t(keys.size()), kv.size())));
+    prefix_cache_.put(keys, kv, pipe_->config().llm);
   }
 
   bool on_token(Job& j, const runtime::TokenEvent& e) {
@@ -361,6 +404,7 @@ class EngineImpl final : public Engine {
       }
       j.result.finish_reason = reason == runtime::StopReason::kMaxTokens ? "length" : "stop";
     }
+    remember_prefix(j);
     finish_unlocked(j, j.result.finish_reason);
   }
 
@@ -388,8 +432,11 @@ class EngineImpl final : public Engine {
   int64_t ctx_ = 0;
   double load_ms_ = 0;
   ModelInfo info_;
-  ImageCache cache_;
+  runtime::ImageCache cache_;
+  runtime::PrefixCache prefix_cache_;
   std::unique_ptr<runtime::BatchDecoder> decoder_;
+  std::once_flag vocab_once_;
+  std::shared_ptr<const runtime::TokenBytes> vocab_bytes_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

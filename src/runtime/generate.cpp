@@ -92,7 +92,17 @@ Sequence::Sequence(const llm::Llm& llm, const Prompt& prompt, const GeneratePara
   result_.tokens.reserve(size_t(params_.max_new_tokens));
   result_.logprobs.reserve(size_t(params_.max_new_tokens));
   if (params_.top_logprobs > 0) result_.top_logprobs.reserve(size_t(params_.max_new_tokens));
+  if (params_.constraint) sampler_.set_constraint(params_.constraint.get());
   if (params_.max_new_tokens == 0) finish(StopReason::kMaxTokens);
+}
+
+void Sequence::reuse_prefix(const KvCache& cache, int64_t n) {
+  if (kv_.size() != 0 || n < 0 || n >= prompt_.n_tokens || n > cache.size())
+    throw RequestError("reuse_prefix: " + std::to_string(n) + " positions of a cache holding " +
+                       std::to_string(cache.size()) + " for a prompt of " +
+                       std::to_string(prompt_.n_tokens));
+  copy_positions(cache.view(), kv_.view(), n);
+  kv_.view().n_past = n;
 }
 
 void Sequence::finish(StopReason r) {
@@ -104,8 +114,12 @@ void Sequence::finish(StopReason r) {
 bool Sequence::on_logits(const float* logits) {
   if (done_) return false;
   const int64_t V = llm_.vocab_size();
+  TokenConstraint* constraint = params_.constraint.get();
+  if (constraint)
+    constraint->begin_step(params_.max_new_tokens - int64_t(result_.tokens.size()) - 1);
   const int32_t tok = sampler_.sample(logits);
   sampler_.accept(tok);
+  if (constraint) constraint->accept(tok);
   event_.token = tok;
   event_.index = int64_t(result_.tokens.size());
   event_.logprob = token_logprob(logits, V, tok, params_.top_logprobs, &event_.top_logprobs);
@@ -125,6 +139,8 @@ bool Sequence::on_logits(const float* logits) {
     finish(StopReason::kStopToken);
   else if (!go_on)
     finish(StopReason::kCallback);
+  else if (constraint && constraint->complete())
+    finish(StopReason::kEos);
   else if (int64_t(result_.tokens.size()) >= params_.max_new_tokens)
     finish(StopReason::kMaxTokens);
   else

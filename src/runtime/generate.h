@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct GenerateParams {
   int top_logprobs = 0;         // n most likely tokens reported per step (0: none)
   int64_t n_ctx = 0;            // 0: resolve_context's default
   int64_t prefill_chunk = 256;  // rows per prefill pass
+  // Grammar-constrained decoding (json_constraint.h): only tokens it allows are generated,
+  // and generation ends (StopReason::kEos, no EOS token) once it reports complete().
+  std::shared_ptr<TokenConstraint> constraint;
 };
 
 // What the callback sees for every generated token, including a final EOS/stop token.
@@ -87,6 +91,10 @@ class Sequence {
 
   const Prompt& prompt() const { return prompt_; }
   KvCache& kv() { return kv_; }
+  // Starts from the first n positions of `cache` (a prefix cache hit: the prompt's first n
+  // tokens are the same): they are copied, and prefill computes only the rest of the prompt.
+  // Before any prefill; 0 ≤ n < prompt().n_tokens and n ≤ cache.size().
+  void reuse_prefix(const KvCache& cache, int64_t n);
   bool done() const { return done_; }
   // The token to feed next (valid while !done()).
   int32_t pending_token() const { return pending_; }

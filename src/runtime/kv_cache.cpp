@@ -1,5 +1,6 @@
 #include "runtime/kv_cache.h"
 
+#include <cstring>
 #include <string>
 
 #include "core/error.h"
@@ -30,6 +31,20 @@ void KvCache::truncate(int64_t n) {
     throw RequestError("KV cache truncate to " + std::to_string(n) + " but it holds " +
                        std::to_string(view_.n_past) + " positions");
   view_.n_past = n;
+}
+
+void copy_positions(const llm::KvView& src, llm::KvView& dst, int64_t n) {
+  if (n > src.capacity || n > dst.capacity || src.n_layers != dst.n_layers ||
+      src.n_kv_heads != dst.n_kv_heads || src.head_dim != dst.head_dim)
+    throw RequestError("copy_positions: " + std::to_string(n) + " positions between caches of " +
+                       std::to_string(src.capacity) + " and " + std::to_string(dst.capacity));
+  const size_t bytes = sizeof(float) * size_t(n * src.head_dim);
+  for (int l = 0; l < src.n_layers; ++l)
+    for (int h = 0; h < src.n_kv_heads; ++h) {
+      const int64_t so = h * src.head_stride(), d = h * dst.head_stride();
+      std::memcpy(dst.layer_k(l) + d, src.layer_k(l) + so, bytes);
+      std::memcpy(dst.layer_v(l) + d, src.layer_v(l) + so, bytes);
+    }
 }
 
 size_t KvCache::bytes_per_position(const io::LlmConfig& c) {

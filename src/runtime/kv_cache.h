@@ -36,4 +36,8 @@ class KvCache {
   llm::KvView view_;
 };
 
+// Copies positions [0, n) of every layer and head from src to dst (same model, any
+// capacities ≥ n); dst's n_past is left alone.
+void copy_positions(const llm::KvView& src, llm::KvView& dst, int64_t n);
+
 }  // namespace dsvl::runtime

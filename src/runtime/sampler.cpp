@@ -134,8 +134,59 @@ void Sampler::filter() {
   softmax(scores_, cand_, probs_);
 }
 
+// Only the tokens the sampler could pick need checking: greedy takes the best allowed one,
+// top-k the k best allowed ones. So the 64 best tokens are checked first (with a model that
+// follows the format, that settles it); failing that, every token is checked (refusals are
+// cheap: most fail on their first byte) and the best `need` allowed ones kept. Ties go to
+// the smaller id, as argmax and filter() break them.
+void Sampler::constrain() {
+  TokenConstraint& c = *constraint_;
+  const int64_t need = params_.greedy() ? 1 : params_.top_k > 0 ? params_.top_k : vocab_;
+  auto better = [&](int32_t a, int32_t b) {
+    const float sa = scores_[size_t(a)], sb = scores_[size_t(b)];
+    return sa != sb ? sa > sb : a < b;
+  };
+  kept_.clear();
+  bool settled = false;
+  constexpr int64_t kWindow = 64;
+  if (need < kWindow && kWindow < vocab_) {
+    order_.resize(size_t(vocab_));
+    for (int64_t t = 0; t < vocab_; ++t) order_[size_t(t)] = int32_t(t);
+    std::nth_element(order_.begin(), order_.begin() + (kWindow - 1), order_.end(), better);
+    std::sort(order_.begin(), order_.begin() + kWindow, better);
+    settled = true;  // unless the window runs out before `need` allowed tokens are found
+    for (int64_t i = 0; i < kWindow && int64_t(kept_.size()) < need; ++i) {
+      const int32_t t = order_[size_t(i)];
+      if (scores_[size_t(t)] == -INFINITY) break;  // the rest are −inf too
+      if (c.allowed(t)) kept_.push_back({t, scores_[size_t(t)]});
+      if (i == kWindow - 1 && int64_t(kept_.size()) < need) settled = false;
+    }
+  }
+  if (!settled) {
+    kept_.clear();
+    for (int64_t t = 0; t < vocab_; ++t)
+      if (scores_[size_t(t)] > -INFINITY && c.allowed(int32_t(t)))
+        kept_.push_back({int32_t(t), scores_[size_t(t)]});
+    if (int64_t(kept_.size()) > need) {
+      auto by_score = [&](const std::pair<int32_t, float>& a, const std::pair<int32_t, float>& b) {
+        return better(a.first, b.first);
+      };
+      std::nth_element(kept_.begin(), kept_.begin() + (need - 1), kept_.end(), by_score);
+      kept_.resize(size_t(need));
+    }
+  }
+  std::fill(scores_.begin(), scores_.end(), -INFINITY);
+  if (kept_.empty()) {
+    const int32_t f = c.fallback();
+    if (f >= 0 && f < vocab_) scores_[size_t(f)] = 0.0f;
+    return;
+  }
+  for (auto [t, s] : kept_) scores_[size_t(t)] = s;
+}
+
 int32_t Sampler::sample(const float* logits) {
   penalize(logits);
+  if (constraint_) constrain();
   if (params_.greedy()) return argmax();
   filter();
   // Inverse-CDF draw over the candidates (best first) with a 53-bit uniform.
@@ -152,6 +203,7 @@ int32_t Sampler::sample(const float* logits) {
 
 std::vector<TokenProb> Sampler::distribution(const float* logits) {
   penalize(logits);
+  if (constraint_) constrain();
   if (params_.greedy()) return {{argmax(), 1.0f}};
   filter();
   std::vector<TokenProb> out(cand_.size());

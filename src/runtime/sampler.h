@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace dsvl::runtime {
@@ -42,9 +43,29 @@ struct TopLogprob {
   float logprob;
 };
 
+// Restricts which tokens may come next (grammar-constrained decoding: json_constraint.h).
+// The sampler asks allowed() for candidates, most likely first, and picks only among the
+// allowed ones; the Sequence tells the constraint each step's budget and the chosen token.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  // A new step; `tokens_left` tokens may follow the one about to be chosen.
+  virtual void begin_step(int64_t tokens_left) = 0;
+  virtual bool allowed(int32_t token) = 0;
+  // The token to take when none is allowed (normally EOS).
+  virtual int32_t fallback() const = 0;
+  virtual void accept(int32_t token) = 0;
+  // The output is whole and nothing may follow: generation ends without another step.
+  virtual bool complete() const = 0;
+};
+
 class Sampler {
  public:
   Sampler(const SamplingParams& params, int64_t vocab_size);
+
+  // Every later sample() and distribution() draws only among the tokens `c` allows (with
+  // the same processing otherwise); nullptr lifts the restriction. Not owned.
+  void set_constraint(TokenConstraint* c) { constraint_ = c; }
 
   const SamplingParams& params() const { return params_; }
 
@@ -63,7 +84,8 @@ class Sampler {
  private:
   void penalize(const float* logits);  // steps 1–2 into scores_
   int32_t argmax() const;
-  void filter();  // step 4 on scores_ → cand_ (+ probs_)
+  void filter();     // step 4 on scores_ → cand_ (+ probs_)
+  void constrain();  // −inf on scores_ of the tokens constraint_ refuses (see sampler.cpp)
 
   SamplingParams params_;
   int64_t vocab_;
@@ -74,6 +96,9 @@ class Sampler {
   std::vector<float> kth_;       // top-k selection scratch [vocab]
   std::vector<int32_t> cand_;    // surviving tokens, best first
   std::vector<float> probs_;     // softmax over cand_
+  TokenConstraint* constraint_ = nullptr;
+  std::vector<int32_t> order_;  // constrain(): tokens best first
+  std::vector<std::pair<int32_t, float>> kept_;
 };
 
 // log_softmax(logits)[token] of the raw logits (no penalties or temperature), and the `n_top`
