@@ -39,7 +39,7 @@ const tokenizer::Tokenizer* real_tokenizer();
 const runtime::Pipeline& tiny_pipeline();
 
 // Checks a decoded image is consistent (std::logic_error otherwise) and, when it is small,
-// runs it through the 1.3B processor (resize to 384, pad to a square).
+// runs it through the processor (resize, pad to a square) at a small size.
 void check_decoded(const image::RgbImage& img);
 
 // `input` cut at every occurrence of `sep` (an input without it is one piece).

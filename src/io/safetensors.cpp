@@ -222,6 +222,13 @@ const TensorView& WeightStore::require(const std::string& key, const Shape& expe
   if (v.shape != expected)
     throw ShapeError(fs::path(file_of(key)).filename().string() + ": " + key + ": shape " +
                      shape_str(v.shape) + ", expected " + shape_str(expected));
+  // Kernels read weights in place as float / uint16 arrays. The safetensors library aligns
+  // every tensor (header padded to 8, tensors sorted by dtype size); a file that does not would
+  // make those reads misaligned, so it is refused here rather than read with undefined behaviour.
+  if (reinterpret_cast<uintptr_t>(v.data) % dtype_size(v.dtype) != 0)
+    throw IoError(fs::path(file_of(key)).filename().string() + ": " + key + ": data is not " +
+                  "aligned to its " + std::to_string(dtype_size(v.dtype)) +
+                  "-byte elements (re-save the file with the safetensors library)");
   return v;
 }
 
@@ -323,14 +330,14 @@ void SafeTensorsWriter::finish() {
 OwnedTensor make_f32(const std::string& name, const Shape& shape, const float* data) {
   OwnedTensor t{name, DType::kF32, shape, {}};
   t.bytes.resize(size_t(shape_numel(shape)) * 4);
-  std::memcpy(t.bytes.data(), data, t.bytes.size());
+  if (!t.bytes.empty()) std::memcpy(t.bytes.data(), data, t.bytes.size());  // never memcpy(null)
   return t;
 }
 
 OwnedTensor make_i64(const std::string& name, const Shape& shape, const std::vector<int64_t>& v) {
   OwnedTensor t{name, DType::kI64, shape, {}};
   t.bytes.resize(v.size() * 8);
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  if (!t.bytes.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 
