@@ -13,8 +13,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
+#include <string_view>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace dsvl::io {
 namespace fs = std::filesystem;
@@ -47,8 +50,11 @@ void parse_safetensors(const uint8_t* bytes, size_t size, const std::string& nam
   if (n > kMaxHeader) fail(name, "header length " + std::to_string(n) + " is implausibly large");
   if (n < 2) fail(name, "header is empty");
   json h;
+  const std::string_view header(reinterpret_cast<const char*>(bytes + 8), size_t(n));
+  if (json_depth(header) > kMaxJsonDepth)
+    fail(name, "header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
-    h = json::parse(bytes + 8, bytes + 8 + n);
+    h = json::parse(header);
   } catch (const json::exception& e) {
     fail(name, std::string("header is not valid JSON: ") + e.what());
   }
@@ -176,8 +182,13 @@ WeightStore WeightStore::open(const std::string& dir) {
   {
     std::ifstream in(index);
     if (!in) throw IoError(index.string() + ": cannot open");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (json_depth(text.str()) > kMaxJsonDepth)
+      throw IoError(index.string() + ": nests deeper than " + std::to_string(kMaxJsonDepth) +
+                    " levels");
     try {
-      j = json::parse(in);
+      j = json::parse(text.str());
     } catch (const json::exception& e) {
       throw IoError(index.string() + ": not valid JSON: " + e.what());
     }
