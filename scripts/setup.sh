@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev libpcre2-dev                       # JSON configs, tokenizer regexes
   libpng-dev libjpeg-dev libwebp-dev libgif-dev         # image decoders
   tmux                                                  # keeps long runs (dsvl serve) in a terminal
+  clang libclang-rt-14-dev llvm                         # sanitizer build, libFuzzer, symbolizer
 )
 
 SUDO=()

@@ -44,7 +44,8 @@ const tokenizer::Tokenizer& small_tokenizer() {
 }
 
 const tokenizer::Tokenizer* real_tokenizer() {
-  static const std::optional<tokenizer::Tokenizer> tok = []() -> std::optional<tokenizer::Tokenizer> {
+  static const std::optional<tokenizer::Tokenizer> tok =
+      []() -> std::optional<tokenizer::Tokenizer> {
     const char* dir = std::getenv("DSVL_FUZZ_TOKENIZER");
     if (!dir || !*dir) return std::nullopt;
     return tokenizer::Tokenizer::load(dir);

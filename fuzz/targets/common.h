@@ -24,7 +24,8 @@ void expect_clean(F&& body) {
   try {
     body();
   } catch (const server::ApiError& e) {
-    if (e.status >= 500) throw std::logic_error(std::string("server error on bad input: ") + e.what());
+    if (e.status >= 500)
+      throw std::logic_error(std::string("server error on bad input: ") + e.what());
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::kInternal)
       throw std::logic_error(std::string("internal error on bad input: ") + e.what());

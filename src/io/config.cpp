@@ -19,8 +19,8 @@ namespace {
 // name tensor shapes are checked against the checkpoint at load; these bound what is computed
 // from a config before that (key tables, token counts) and what never meets a tensor.
 constexpr int kMaxDim = 1 << 20;
-constexpr int kMaxTowerLayers = 1024;   // the released towers have 12 and 24 blocks
-constexpr int kMaxImageSize = 4096;     // SigLIP input side (released: 384)
+constexpr int kMaxTowerLayers = 1024;  // the released towers have 12 and 24 blocks
+constexpr int kMaxImageSize = 4096;    // SigLIP input side (released: 384)
 
 struct Reader {
   const std::string& file;
@@ -328,8 +328,8 @@ ModelConfig load_model_config(const std::string& dir) {
     // A min_size above the tower input would make the processor's "resized" image larger than
     // the square it is padded into (and allocate for it) before anything notices.
     if (p.min_size > p.image_size)
-      r.fail("min_size", std::to_string(p.min_size) + " exceeds image_size " +
-                             std::to_string(p.image_size));
+      r.fail("min_size",
+             std::to_string(p.min_size) + " exceeds image_size " + std::to_string(p.image_size));
     const int want = m.is_hybrid() ? m.vision.sam->image_size : m.vision.siglip.image_size;
     if (p.image_size != want)
       r.fail("image_size", std::to_string(p.image_size) +

@@ -105,9 +105,8 @@ void Llm::check_segments(std::span<const Segment> segments) const {
                        std::to_string(s.n_tokens) + " new tokens exceed its capacity of " +
                        std::to_string(s.kv->capacity));
     if (s.kv->capacity > rope_.n_pos)
-      throw LimitError("KV cache capacity " + std::to_string(s.kv->capacity) +
-                       " exceeds the " + std::to_string(rope_.n_pos) +
-                       " positions the model was loaded for");
+      throw LimitError("KV cache capacity " + std::to_string(s.kv->capacity) + " exceeds the " +
+                       std::to_string(rope_.n_pos) + " positions the model was loaded for");
     for (size_t j = 0; j < i; ++j)
       if (segments[j].kv == s.kv && s.n_tokens > 0 && segments[j].n_tokens > 0)
         throw Error(ErrorKind::kInternal, "forward: one KV cache in two segments");

@@ -16,7 +16,9 @@
 namespace dsvl::test {
 namespace {
 
-std::string nested(int depth) { return std::string(size_t(depth), '[') + std::string(size_t(depth), ']'); }
+std::string nested(int depth) {
+  return std::string(size_t(depth), '[') + std::string(size_t(depth), ']');
+}
 
 // 200000 levels: walking or dumping such a value recursively overflows any thread's stack.
 TEST(HostileInputs, DeeplyNestedJsonIsRefusedByEveryLoader) {

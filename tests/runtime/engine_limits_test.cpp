@@ -88,14 +88,17 @@ TEST(EngineLimits, MaxImagePixels) {
   const Result ok = engine->generate(ask("What is it?", 1, {png(20, 10)}));
   EXPECT_NE(ok.finish_reason, "error") << ok.error;
   EXPECT_EQ(ok.usage.image_tokens, 576);
-  expect_error(ErrorKind::kLimit, "pixels", [&] { engine->generate(ask("What?", 1, {png(21, 10)})); });
+  expect_error(ErrorKind::kLimit, "pixels",
+               [&] { engine->generate(ask("What?", 1, {png(21, 10)})); });
 }
 
 TEST(EngineLimits, MaxImagePixelsIsCheckedBeforeDecoding) {
   // A BMP header announcing 100000 x 100000 pixels and no pixel data: refused from the header
   // (a decoder that read on would say the file is truncated, or allocate 30 GB first).
   std::string bmp = "BM";
-  auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) bmp.push_back(char(v >> (8 * i))); };
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) bmp.push_back(char(v >> (8 * i)));
+  };
   auto u16 = [&](uint16_t v) { bmp.push_back(char(v)), bmp.push_back(char(v >> 8)); };
   u32(54), u32(0), u32(54), u32(40), u32(100000), u32(100000), u16(1), u16(24);
   for (int i = 0; i < 6; ++i) u32(0);
@@ -141,7 +144,8 @@ TEST(EngineLimits, MaxTokensCap) {
   const Result ok = engine->generate(ask("Count", 5));
   EXPECT_NE(ok.finish_reason, "error") << ok.error;
   EXPECT_LE(ok.usage.completion_tokens, 5);
-  expect_error(ErrorKind::kLimit, "exceeds the cap of 5", [&] { engine->generate(ask("Count", 6)); });
+  expect_error(ErrorKind::kLimit, "exceeds the cap of 5",
+               [&] { engine->generate(ask("Count", 6)); });
 }
 
 // Runs `dsvl run` on `model` with memory capped well below what a runaway allocation would
@@ -155,11 +159,11 @@ int run_capped(const std::string& model, std::string* out) {
 #else
   constexpr bool kAsan = false;
 #endif
-  const std::string cap = kAsan ? "ASAN_OPTIONS=max_allocation_size_mb=512:detect_leaks=0 "
-                                : "ulimit -v 1500000; ";
-  return test::run_command(cap + test::dsvl_binary() + " run -m " + model +
-                               " -p hi -n 1 --temp 0 --threads 2 2>&1",
-                           out);
+  const std::string cap =
+      kAsan ? "ASAN_OPTIONS=max_allocation_size_mb=512:detect_leaks=0 " : "ulimit -v 1500000; ";
+  return test::run_command(
+      cap + test::dsvl_binary() + " run -m " + model + " -p hi -n 1 --temp 0 --threads 2 2>&1",
+      out);
 }
 
 TEST(EngineLimits, HugeHiddenSizeFailsAtWeightBinding) {
