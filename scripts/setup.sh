@@ -15,6 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev                                    # dsvl serve
   unicode-data                                          # NFC conformance test data (tokenizer)
   tmux                                                  # drives `dsvl chat` in its interactive test
+  clang libclang-rt-14-dev llvm                         # sanitizer build, libFuzzer, symbolizer
 )
 
 SUDO=()

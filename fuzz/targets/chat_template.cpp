@@ -5,12 +5,13 @@
 // Input: records separated by 0x1E. The first is the system prompt; in each following one the
 // first byte picks the role (low 2 bits: user, assistant, system, "USER") and the number of
 // images of the message (next 2 bits), the rest is the content.
+#include "runtime/chat_template.h"
+
 #include <algorithm>
 #include <stdexcept>
 
 #include "fuzz/targets/common.h"
 #include "fuzz/targets/targets.h"
-#include "runtime/chat_template.h"
 #include "runtime/request_prep.h"
 
 namespace dsvl::fuzz {
@@ -27,8 +28,9 @@ void chat_template(std::string_view input) {
       const uint8_t head = r.empty() ? 0 : uint8_t(r[0]);
       const size_t images = (head >> 2) & 3;
       const std::string content(r.empty() ? r : r.substr(1));
-      msgs.push_back({kRoles[head & 3], runtime::place_images(content, images,
-                                                              std::string(runtime::kImagePlaceholder))});
+      msgs.push_back(
+          {kRoles[head & 3],
+           runtime::place_images(content, images, std::string(runtime::kImagePlaceholder))});
       n_images += images;
     }
     (void)runtime::render_deepseek_prompt(msgs, system);

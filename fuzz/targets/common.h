@@ -24,7 +24,8 @@ void expect_clean(F&& body) {
   try {
     body();
   } catch (const server::ApiError& e) {
-    if (e.status >= 500) throw std::logic_error(std::string("server error on bad input: ") + e.what());
+    if (e.status >= 500)
+      throw std::logic_error(std::string("server error on bad input: ") + e.what());
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::kInternal)
       throw std::logic_error(std::string("internal error on bad input: ") + e.what());
@@ -39,7 +40,7 @@ const tokenizer::Tokenizer* real_tokenizer();
 const runtime::Pipeline& tiny_pipeline();
 
 // Checks a decoded image is consistent (std::logic_error otherwise) and, when it is small,
-// runs it through the 1.3B processor (resize to 384, pad to a square).
+// runs it through the processor (resize, pad to a square) at a small size.
 void check_decoded(const image::RgbImage& img);
 
 // `input` cut at every occurrence of `sep` (an input without it is one piece).

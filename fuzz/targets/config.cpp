@@ -1,8 +1,9 @@
 // config.json (io::parse_model_config). An accepted config then drives the key table that
 // `dsvl info` and the loaders walk, so that runs too: a config must not make it huge.
+#include "io/config.h"
+
 #include "fuzz/targets/common.h"
 #include "fuzz/targets/targets.h"
-#include "io/config.h"
 #include "io/model_keys.h"
 
 namespace dsvl::fuzz {

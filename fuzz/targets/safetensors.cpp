@@ -1,11 +1,12 @@
 // The safetensors header and its offsets (io::parse_safetensors, what SafeTensorsFile runs on
 // the mmapped file). Every view it returns must lie inside the input: reading each one end to
 // end lets AddressSanitizer check that.
+#include "io/safetensors.h"
+
 #include <stdexcept>
 
 #include "fuzz/targets/common.h"
 #include "fuzz/targets/targets.h"
-#include "io/safetensors.h"
 
 namespace dsvl::fuzz {
 

@@ -1,8 +1,10 @@
 // Tokenizer encode of arbitrary bytes, invalid UTF-8 included, with the small tokenizer of
 // `dsvl synth` (and the real DeepSeek-VL one when $DSVL_FUZZ_TOKENIZER names it). Checks the
-// documented contracts: every id is in the vocabulary, valid UTF-8 round-trips through
-// encode + decode (these tokenizers have no normalizer), and the streaming decoder's pieces
-// add up to decode().
+// documented contracts: every id is in the vocabulary, the streaming decoder's pieces add up to
+// decode(), and, for the small tokenizer, valid UTF-8 round-trips through encode + decode. (Not
+// for the real one: its added tokens 100002-100014 are single Latin-1 letters such as "ý" that
+// the ByteLevel decoder turns into one invalid byte, so "ý" decodes to U+FFFD — in Hugging
+// Face's tokenizers too.)
 #include <stdexcept>
 
 #include "fuzz/targets/common.h"
@@ -12,8 +14,8 @@
 namespace dsvl::fuzz {
 namespace {
 
-void check(const tokenizer::Tokenizer& tok, std::string_view text) {
-  const bool valid = tokenizer::unicode::valid_utf8_prefix(text) == text.size();
+void check(const tokenizer::Tokenizer& tok, std::string_view text, bool round_trips) {
+  const bool valid = round_trips && tokenizer::unicode::valid_utf8_prefix(text) == text.size();
   for (bool special : {false, true}) {
     const std::vector<int32_t> ids = tok.encode(text, special);
     for (int32_t id : ids)
@@ -34,8 +36,8 @@ void check(const tokenizer::Tokenizer& tok, std::string_view text) {
 
 void tokenizer_encode(std::string_view input) {
   expect_clean([&] {
-    check(small_tokenizer(), input);
-    if (const tokenizer::Tokenizer* real = real_tokenizer()) check(*real, input);
+    check(small_tokenizer(), input, /*round_trips=*/true);
+    if (const tokenizer::Tokenizer* real = real_tokenizer()) check(*real, input, false);
   });
 }
 

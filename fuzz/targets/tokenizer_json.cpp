@@ -12,7 +12,8 @@ void tokenizer_json(std::string_view input) {
   const std::string_view config = nul == std::string_view::npos ? "" : input.substr(nul + 1);
   expect_clean([&] {
     const tokenizer::Tokenizer tok = tokenizer::Tokenizer::from_json(json, config, "fuzz.json");
-    for (std::string_view text : {"Hello world! 123", " \xe4\xbd\xa0\xe5\xa5\xbd\n\n", "\xff\xfe a"}) {
+    for (std::string_view text :
+         {"Hello world! 123", " \xe4\xbd\xa0\xe5\xa5\xbd\n\n", "\xff\xfe a"}) {
       for (bool special : {false, true}) {
         const std::vector<int32_t> ids = tok.encode(text, special);
         (void)tok.decode(ids, !special);

@@ -38,9 +38,11 @@ struct LoadParams {
   int parallel = 1;              // sequences decoded together (server slots)
   Precision precision = Precision::kAuto;
   bool progress = false;         // print load progress to stderr
-  // Resource limits applied to every request.
+  // Resource limits applied to every request (LimitError when exceeded). The prompt and the
+  // new tokens together never exceed `ctx`.
   int64_t max_image_pixels = 64'000'000;  // refused before decoding
   int max_images = 8;                     // per request
+  int max_tokens_cap = 0;                 // > 0: SamplingParams::max_tokens above it refused
   int64_t image_cache_bytes = 256ll << 20;  // image-embedding cache (0 disables)
   // KV prefix cache, in positions (0 disables); float32 K/V cost 384 KiB a position for
   // the 1.3B models, 960 KiB for 7B.

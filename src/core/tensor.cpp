@@ -22,13 +22,25 @@ std::string shape_str(const Shape& s) {
 }
 
 float load_float(const TensorView& v, int64_t i) {
+  // memcpy: views into a safetensors file need not be aligned (the conformance goldens are
+  // not), and a misaligned typed load is undefined behaviour.
+  const auto* p = static_cast<const uint8_t*>(v.data);
   switch (v.dtype) {
-    case DType::kF32:
-      return static_cast<const float*>(v.data)[i];
-    case DType::kF16:
-      return f16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
-    case DType::kBF16:
-      return bf16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    case DType::kF32: {
+      float f;
+      std::memcpy(&f, p + i * 4, 4);
+      return f;
+    }
+    case DType::kF16: {
+      uint16_t h;
+      std::memcpy(&h, p + i * 2, 2);
+      return f16_to_f32(h);
+    }
+    case DType::kBF16: {
+      uint16_t h;
+      std::memcpy(&h, p + i * 2, 2);
+      return bf16_to_f32(h);
+    }
     default:
       throw ShapeError(std::string("expected a float tensor, got ") + dtype_name(v.dtype));
   }

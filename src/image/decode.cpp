@@ -23,8 +23,10 @@ void check_dimensions(const Source& src, const char* format, int64_t width, int6
   const std::string dims = std::to_string(width) + "x" + std::to_string(height);
   if (width <= 0 || height <= 0)
     fail(src, std::string(format) + " image has a zero size (" + dims + ")");
-  // Each factor fits in 32 bits in every format, so the product cannot overflow.
-  const int64_t pixels = width * height;
+  // Each side fits in 32 unsigned bits in every format (BMP reaches 2^32 - 1), so the product
+  // is taken unsigned: in int64 it could overflow (found by fuzz/targets/image_bmp).
+  const uint64_t product = uint64_t(width) * uint64_t(height);
+  const int64_t pixels = product > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(product);
   if (pixels > src.limits.max_pixels || width > INT32_MAX / 4 || height > INT32_MAX / 4) {
     throw LimitError(src.name + ": " + format + " image is " + dims + " = " +
                      std::to_string(pixels) + " pixels, more than the limit of " +

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace dsvl::io {
 namespace fs = std::filesystem;
@@ -14,8 +15,12 @@ using json = nlohmann::json;
 
 namespace {
 
-// Limits that keep a corrupt config from asking for absurd allocations later on.
+// Limits that keep a corrupt config from asking for absurd allocations later on. Sizes that
+// name tensor shapes are checked against the checkpoint at load; these bound what is computed
+// from a config before that (key tables, token counts) and what never meets a tensor.
 constexpr int kMaxDim = 1 << 20;
+constexpr int kMaxTowerLayers = 1024;  // the released towers have 12 and 24 blocks
+constexpr int kMaxImageSize = 4096;    // SigLIP input side (released: 384)
 
 struct Reader {
   const std::string& file;
@@ -107,7 +112,7 @@ SamConfig parse_sam(const json& j, const Reader& r) {
     const Reader a = r.sub("arch");
     const json& arch = r.object(j, "arch");
     c.width = a.integer(arch, "width", c.width);
-    c.layers = a.integer(arch, "layers", c.layers);
+    c.layers = a.integer(arch, "layers", c.layers, 1, kMaxTowerLayers);
     c.heads = a.integer(arch, "heads", c.heads);
     c.mlp_ratio = a.integer(arch, "mlp_ratio", c.mlp_ratio);
     c.window_size = a.integer(arch, "window_size", c.window_size);
@@ -141,7 +146,7 @@ SiglipConfig parse_siglip(const json& j, const Reader& r) {
   if (c.model_name != "siglip_large_patch16_384")
     r.fail("model_name",
            "unknown vision tower \"" + c.model_name + "\" (supported: siglip_large_patch16_384)");
-  c.image_size = r.integer(j, "image_size", 384);
+  c.image_size = r.integer(j, "image_size", 384, 16, kMaxImageSize);
   c.output_dim = r.integer(j, "output_dim", 1024);
   c.pixel_mean = r.triple(j, "pixel_mean", c.pixel_mean);
   c.pixel_std = r.triple(j, "pixel_std", c.pixel_std);
@@ -150,7 +155,7 @@ SiglipConfig parse_siglip(const json& j, const Reader& r) {
     const Reader a = r.sub("arch");
     const json& arch = r.object(j, "arch");
     c.width = a.integer(arch, "width", c.width);
-    c.layers = a.integer(arch, "layers", c.layers);
+    c.layers = a.integer(arch, "layers", c.layers, 1, kMaxTowerLayers);
     c.heads = a.integer(arch, "heads", c.heads);
     c.mlp_ratio = a.number(arch, "mlp_ratio", c.mlp_ratio, 0.01, 64);
   }
@@ -178,6 +183,8 @@ std::string read_file(const fs::path& p) {
 }
 
 json parse_json(const std::string& text, const std::string& name) {
+  if (json_depth(text) > kMaxJsonDepth)
+    throw ConfigError(name + ": nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
     json j = json::parse(text);
     if (!j.is_object()) throw ConfigError(name + ": not a JSON object");
@@ -318,6 +325,11 @@ ModelConfig load_model_config(const std::string& dir) {
     p.image_std = r.triple(j, "image_std", p.image_std);
     p.rescale_factor = r.number(j, "rescale_factor", p.rescale_factor, 0, 1);
     p.do_normalize = r.boolean(j, "do_normalize", false);
+    // A min_size above the tower input would make the processor's "resized" image larger than
+    // the square it is padded into (and allocate for it) before anything notices.
+    if (p.min_size > p.image_size)
+      r.fail("min_size",
+             std::to_string(p.min_size) + " exceeds image_size " + std::to_string(p.image_size));
     const int want = m.is_hybrid() ? m.vision.sam->image_size : m.vision.siglip.image_size;
     if (p.image_size != want)
       r.fail("image_size", std::to_string(p.image_size) +

@@ -13,8 +13,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
+#include <string_view>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace dsvl::io {
 namespace fs = std::filesystem;
@@ -47,8 +50,11 @@ void parse_safetensors(const uint8_t* bytes, size_t size, const std::string& nam
   if (n > kMaxHeader) fail(name, "header length " + std::to_string(n) + " is implausibly large");
   if (n < 2) fail(name, "header is empty");
   json h;
+  const std::string_view header(reinterpret_cast<const char*>(bytes + 8), size_t(n));
+  if (json_depth(header) > kMaxJsonDepth)
+    fail(name, "header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
-    h = json::parse(bytes + 8, bytes + 8 + n);
+    h = json::parse(header);
   } catch (const json::exception& e) {
     fail(name, std::string("header is not valid JSON: ") + e.what());
   }
@@ -176,8 +182,13 @@ WeightStore WeightStore::open(const std::string& dir) {
   {
     std::ifstream in(index);
     if (!in) throw IoError(index.string() + ": cannot open");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (json_depth(text.str()) > kMaxJsonDepth)
+      throw IoError(index.string() + ": nests deeper than " + std::to_string(kMaxJsonDepth) +
+                    " levels");
     try {
-      j = json::parse(in);
+      j = json::parse(text.str());
     } catch (const json::exception& e) {
       throw IoError(index.string() + ": not valid JSON: " + e.what());
     }
@@ -222,6 +233,13 @@ const TensorView& WeightStore::require(const std::string& key, const Shape& expe
   if (v.shape != expected)
     throw ShapeError(fs::path(file_of(key)).filename().string() + ": " + key + ": shape " +
                      shape_str(v.shape) + ", expected " + shape_str(expected));
+  // Kernels read weights in place as float / uint16 arrays. The safetensors library aligns
+  // every tensor (header padded to 8, tensors sorted by dtype size); a file that does not would
+  // make those reads misaligned, so it is refused here rather than read with undefined behaviour.
+  if (reinterpret_cast<uintptr_t>(v.data) % dtype_size(v.dtype) != 0)
+    throw IoError(fs::path(file_of(key)).filename().string() + ": " + key + ": data is not " +
+                  "aligned to its " + std::to_string(dtype_size(v.dtype)) +
+                  "-byte elements (re-save the file with the safetensors library)");
   return v;
 }
 
@@ -323,14 +341,14 @@ void SafeTensorsWriter::finish() {
 OwnedTensor make_f32(const std::string& name, const Shape& shape, const float* data) {
   OwnedTensor t{name, DType::kF32, shape, {}};
   t.bytes.resize(size_t(shape_numel(shape)) * 4);
-  std::memcpy(t.bytes.data(), data, t.bytes.size());
+  if (!t.bytes.empty()) std::memcpy(t.bytes.data(), data, t.bytes.size());  // never memcpy(null)
   return t;
 }
 
 OwnedTensor make_i64(const std::string& name, const Shape& shape, const std::vector<int64_t>& v) {
   OwnedTensor t{name, DType::kI64, shape, {}};
   t.bytes.resize(v.size() * 8);
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  if (!t.bytes.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 

@@ -36,7 +36,8 @@ void widen_row(const TensorView& t, int64_t row, int64_t cols, float* out) {
 
 }  // namespace
 
-std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightStore& store) {
+std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightStore& store,
+                               int64_t max_positions) {
   // A copy of the store shares its mmapped files; it keeps the views valid.
   auto kept = std::make_shared<io::WeightStore>(store);
   const io::WeightStore* s = kept.get();
@@ -45,17 +46,18 @@ std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightSt
       [s](const std::string& key, const Shape& shape) -> const TensorView& {
         return s->require(key, shape);
       },
-      kept);
+      kept, max_positions);
 }
 
 std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const WeightSource& source,
-                               std::shared_ptr<const void> keepalive) {
+                               std::shared_ptr<const void> keepalive, int64_t max_positions) {
   std::unique_ptr<Llm> m(new Llm());
   m->config_ = config.llm;
   m->image_tokens_ = config.chat.num_image_tokens;
   m->weights_ = bind_llm_weights(config.llm, source);
-  m->rope_ = kernels::make_rope_table(config.llm.head_dim(), config.llm.rope_theta,
-                                      config.llm.max_position_embeddings);
+  const int64_t max_pos = config.llm.max_position_embeddings;
+  const int64_t n_pos = max_positions > 0 ? std::min(max_positions, max_pos) : max_pos;
+  m->rope_ = kernels::make_rope_table(config.llm.head_dim(), config.llm.rope_theta, n_pos);
   m->keepalive_ = std::move(keepalive);
   return m;
 }
@@ -103,8 +105,8 @@ void Llm::check_segments(std::span<const Segment> segments) const {
                        std::to_string(s.n_tokens) + " new tokens exceed its capacity of " +
                        std::to_string(s.kv->capacity));
     if (s.kv->capacity > rope_.n_pos)
-      throw LimitError("KV cache capacity " + std::to_string(s.kv->capacity) +
-                       " exceeds max_position_embeddings " + std::to_string(rope_.n_pos));
+      throw LimitError("KV cache capacity " + std::to_string(s.kv->capacity) + " exceeds the " +
+                       std::to_string(rope_.n_pos) + " positions the model was loaded for");
     for (size_t j = 0; j < i; ++j)
       if (segments[j].kv == s.kv && s.n_tokens > 0 && segments[j].n_tokens > 0)
         throw Error(ErrorKind::kInternal, "forward: one KV cache in two segments");

@@ -37,18 +37,22 @@ class Llm {
  public:
   // Binds the weights of `store` (keys `language_model.*`); keeps the store's files mapped
   // for the model's lifetime. Throws IoError/ShapeError naming the first bad tensor.
-  static std::unique_ptr<Llm> load(const io::ModelConfig& config, const io::WeightStore& store);
+  // max_positions > 0 tabulates RoPE only that far (the context the caller will use) instead
+  // of all max_position_embeddings: the table is the one allocation a config alone sizes.
+  static std::unique_ptr<Llm> load(const io::ModelConfig& config, const io::WeightStore& store,
+                                   int64_t max_positions = 0);
   // Same from any weight source (in-memory models in tests and benchmarks); `keepalive` owns
   // whatever the views point into.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const WeightSource& source,
-                                   std::shared_ptr<const void> keepalive = nullptr);
+                                   std::shared_ptr<const void> keepalive = nullptr,
+                                   int64_t max_positions = 0);
 
   const io::LlmConfig& config() const { return config_; }
   int64_t vocab_size() const { return config_.vocab_size; }
   int64_t hidden_size() const { return config_.hidden_size; }
   // Image-token positions per image (processor_config num_image_tokens, 576).
   int64_t image_tokens() const { return image_tokens_; }
-  // Largest position RoPE is tabulated for (= max_position_embeddings).
+  // Positions RoPE is tabulated for (max_position_embeddings, or load's max_positions).
   int64_t max_positions() const { return rope_.n_pos; }
   const LlmWeights& weights() const { return weights_; }
 

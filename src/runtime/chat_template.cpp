@@ -50,6 +50,9 @@ std::string render_deepseek_prompt(const std::vector<ChatMessage>& messages,
   std::string system(system_prompt);
   if (!conv.empty() && is_role(conv.front().role, "system")) {
     // A leading system message replaces the default system prompt (OpenAI-style requests).
+    // py_strip walks code points: check the bytes first (found by fuzz/targets/chat_template).
+    if (tokenizer::unicode::valid_utf8_prefix(conv.front().content) != conv.front().content.size())
+      throw RequestError("the system message is not valid UTF-8");
     system = std::string(py_strip(conv.front().content));
     conv.erase(conv.begin());
   }

@@ -64,9 +64,13 @@ class EngineImpl final : public Engine {
     const auto t0 = Clock::now();
     if (p.progress)
       std::fprintf(stderr, "loading %s ...", p.model_dir.c_str()), std::fflush(stderr);
-    pipe_ = runtime::Pipeline::load(p.model_dir);
+    // The context first (config.json only), so that nothing is sized past it.
+    ctx_ = runtime::resolve_context(io::load_model_config(p.model_dir).llm, p.ctx);
+    runtime::PipelineOptions po;
+    po.max_positions = ctx_;
+    po.decode_limits.max_pixels = p.max_image_pixels;
+    pipe_ = runtime::Pipeline::load(p.model_dir, po);
     pipe_->tokenizer();  // a model without a tokenizer cannot chat: fail at load
-    ctx_ = runtime::resolve_context(pipe_->config().llm, p.ctx);
     load_ms_ = ms_since(t0);
     if (p.progress) std::fprintf(stderr, " done (%.2f s)\n", load_ms_ / 1000.0);
     const auto& cfg = pipe_->config();
@@ -149,8 +153,11 @@ class EngineImpl final : public Engine {
   }
 
  private:
-  static void validate(const SamplingParams& s) {
+  void validate(const SamplingParams& s) const {
     if (s.max_tokens < 0) throw RequestError("max_tokens must be ≥ 0");
+    if (params_.max_tokens_cap > 0 && s.max_tokens > params_.max_tokens_cap)
+      throw LimitError("max_tokens " + std::to_string(s.max_tokens) + " exceeds the cap of " +
+                       std::to_string(params_.max_tokens_cap) + " new tokens per request");
     if (s.top_logprobs < 0 || s.top_logprobs > 20)
       throw RequestError("top_logprobs must be in [0, 20]");
     if (!s.response_format.empty() && s.response_format != "text" &&

@@ -28,6 +28,7 @@ struct PreparedImage {
 struct PipelineOptions {
   bool load_tokenizer = true;         // kits have none: `dump` passes false
   image::DecodeLimits decode_limits;  // max pixels per image
+  int64_t max_positions = 0;          // > 0: the context the caller will use (Llm::load)
 };
 
 class Pipeline {

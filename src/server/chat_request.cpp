@@ -235,7 +235,7 @@ nlohmann::json parse_json_body(const std::string& text) {
   }
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     throw ApiError(400, std::string("request body is not valid JSON: ") + e.what(),
                    "invalid_request_error", "", "invalid_json");
   }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/json_load.h"
 #include "tokenizer/json_util.h"
@@ -29,6 +30,8 @@ std::string read_file(const fs::path& p) {
 }
 
 json parse_json(std::string_view text, const std::string& origin) {
+  if (json_depth(text) > kMaxJsonDepth)
+    throw IoError(origin + ": nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
     return json::parse(text);
   } catch (const json::exception& e) {

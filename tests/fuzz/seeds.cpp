@@ -35,8 +35,9 @@ std::map<std::string, std::string> safetensors_seeds() {
   add("f32.safetensors", {io::make_f32("w", {2, 3}, f), io::make_f32("b", {3}, f)},
       {{"format", "pt"}});
   add("mixed.safetensors",
-      {io::make_i64("ids", {1, 4}, {100000, 1, 2, 100015}), io::make_bool("mask", {4}, {1, 0, 1, 1}),
-       io::make_f32("empty", {0, 4}, f), io::make_f32("scalar", {}, f)},
+      {io::make_i64("ids", {1, 4}, {100000, 1, 2, 100015}),
+       io::make_bool("mask", {4}, {1, 0, 1, 1}), io::make_f32("empty", {0, 4}, f),
+       io::make_f32("scalar", {}, f)},
       {});
   // Real key names and layout, tiny shapes, in bf16 and f16 as the released checkpoints.
   io::OwnedTensor bf16{"language_model.model.embed_tokens.weight", DType::kBF16, {4, 2}, {}};
@@ -76,12 +77,15 @@ std::map<std::string, std::string> tokenizer_encode_seeds() {
   return {
       {"english.txt", "Hello, world! It's 2024: the quick brown fox jumps over 13 lazy dogs.\n"},
       {"code.txt", "def f(x):\n    return x ** 2  # square\n\tif (a && b) { c++; }\r\n"},
-      {"cjk.txt", "\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82 "
-                  "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"},
+      {"cjk.txt",
+       "\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82 "
+       "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"},
       {"emoji.txt", "caf\xc3\xa9 \xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd n\xcc\x83"},
       {"special.txt",
-       "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>User: "
-       "<image_placeholder>What is this?<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"},
+       "<\xef\xbd\x9c"
+       "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>User: "
+       "<image_placeholder>What is this?<\xef\xbd\x9c"
+       "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"},
       {"invalid_utf8.txt", std::string(kInvalidUtf8, sizeof(kInvalidUtf8) - 1)},
       {"spaces.txt", "   \n\n\t  x  \xc2\xa0\xe2\x80\x83y\n"},
   };
@@ -113,7 +117,8 @@ std::map<std::string, std::string> server_request_seeds(const std::string& image
        R"("stream_options":{"include_usage":true}})"},
       {"image.json",
        R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,)" +
-           png + R"("}},{"type":"text","text":"What is in the image?"}]}],"logprobs":true,"top_logprobs":2})"},
+           png +
+           R"("}},{"type":"text","text":"What is in the image?"}]}],"logprobs":true,"top_logprobs":2})"},
       {"two_images.json",
        R"({"messages":[{"role":"user","content":[{"type":"text","text":"Compare"},)"
        R"({"type":"image_url","image_url":"data:image/png;base64,)" +
