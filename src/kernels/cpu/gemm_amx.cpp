@@ -100,22 +100,27 @@ void tile_block16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t k0
   _tile_stored(1, acc + 16, 4 * 32);
 }
 
-// C[mr, nr] = (accumulate ? C : 0) + bias + tmp.
-void store_block(const float* tmp, int mr, int nr, float* C, int64_t ldc, const float* bias,
+// C[mr rows, cols jc..jn) = acc (+ bias) (+ C when accumulating), where acc holds one 32×32
+// block per kNR-column panel. Row by row, so each row's stores are one contiguous run (the
+// hardware prefetchers then fetch C's lines ahead; per-panel order was ~25% slower at M=4096).
+void store_group(const float* acc, int mr, int64_t cols, float* C, int64_t ldc, const float* bias,
                  bool accumulate) {
-  const __mmask16 m0 = simd::mask16(nr), m1 = simd::mask16(nr - 16);
-  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
   for (int i = 0; i < mr; ++i) {
     float* c = C + i * ldc;
-    __m512 v0 = _mm512_add_ps(_mm512_load_ps(tmp + i * 32), b0);
-    __m512 v1 = _mm512_add_ps(_mm512_load_ps(tmp + i * 32 + 16), b1);
-    if (accumulate) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
+    for (int64_t j = 0; j < cols; j += kNR) {
+      const int nr = int(std::min<int64_t>(kNR, cols - j));
+      const __mmask16 m0 = simd::mask16(nr), m1 = simd::mask16(nr - 16);
+      const float* t = acc + j / kNR * 1024 + i * 32;
+      __m512 v0 = _mm512_load_ps(t), v1 = _mm512_load_ps(t + 16);
+      v0 = _mm512_add_ps(v0, bias ? _mm512_maskz_loadu_ps(m0, bias + j) : _mm512_setzero_ps());
+      v1 = _mm512_add_ps(v1, bias ? _mm512_maskz_loadu_ps(m1, bias + j + 16) : _mm512_setzero_ps());
+      if (accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c + j));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + j + 16));
+      }
+      _mm512_mask_storeu_ps(c + j, m0, v0);
+      _mm512_mask_storeu_ps(c + j + 16, m1, v1);
     }
-    _mm512_mask_storeu_ps(c, m0, v0);
-    _mm512_mask_storeu_ps(c + 16, m1, v1);
   }
 }
 
@@ -144,10 +149,8 @@ void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix& B, f
           block(Abf + i0 * ldA, ldA, Bp + (j - jc) / kNR * panel, kb, std::min(Kp, kb + kKC),
                 acc + (j - jc) / kNR * 1024, kb == 0);
         }
-      for (int64_t j = jc; j < jn; j += kNR) {
-        store_block(acc + (j - jc) / kNR * 1024, mr, int(std::min<int64_t>(kNR, jn - j)),
-                    C + i0 * ldc + j, ldc, ep.bias ? ep.bias + j : nullptr, ep.accumulate);
-      }
+      store_group(acc, mr, jn - jc, C + i0 * ldc + jc, ldc, ep.bias ? ep.bias + jc : nullptr,
+                  ep.accumulate);
     }
   }
   _tile_release();
@@ -218,7 +221,7 @@ void tile_block_t(const BMatrix& B, int64_t n0, int64_t N, int64_t K, int64_t Kp
   _tile_stored(1, tmp + 16 * 16, 64);
 }
 
-// C[m, n0+j] = tmp[j][m] + bias (+ C), the same operations as store_block.
+// C[m, n0+j] = tmp[j][m] + bias (+ C), the same operations as store_group.
 void store_block_t(const float* tmp, int64_t M, int rows, float* C, int64_t ldc, int64_t n0,
                    const Epilogue& ep) {
   for (int64_t m = 0; m < M; ++m)
