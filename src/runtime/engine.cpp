@@ -131,9 +131,7 @@ class EngineImpl final : public Engine {
   }
 
   int count_prompt_tokens(const Request& r) override {
-    Request copy = r;
-    copy.sampling.max_tokens = 0;
-    return int(runtime::prepare_request(*pipe_, copy, params_, ctx_).ids.size());
+    return int(runtime::prepare_request(*pipe_, r, params_, ctx_, /*count_only=*/true).ids.size());
   }
 
   std::vector<int32_t> tokenize(const std::string& text, bool add_special) const override {

@@ -59,7 +59,7 @@ std::string place_images(const std::string& content, size_t n_images, const std:
 }
 
 PreparedRequest prepare_request(const Pipeline& pipe, const Request& req, const LoadParams& limits,
-                                int64_t n_ctx) {
+                                int64_t n_ctx, bool count_only) {
   const auto& tok = pipe.tokenizer();
   const std::string& tag = pipe.config().chat.image_tag;
   PreparedRequest out;
@@ -103,6 +103,7 @@ PreparedRequest prepare_request(const Pipeline& pipe, const Request& req, const 
   for (auto& s : req.sampling.stop)
     if (!s.empty()) out.stop.push_back(s);
 
+  if (count_only) return out;
   check_context(int64_t(out.ids.size()), out.n_images, pipe.image_tokens(), req.sampling.max_tokens,
                 n_ctx, pipe.config().llm.max_position_embeddings);
 

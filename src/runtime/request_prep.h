@@ -26,8 +26,10 @@ struct PreparedRequest {
 std::string place_images(const std::string& content, size_t n_images, const std::string& tag);
 
 // RequestError / LimitError for a bad request; never returns a half-checked one.
+// count_only: just the ids (for counting prompt tokens): no context check, images neither
+// read nor decoded (image_hashes and images stay empty).
 PreparedRequest prepare_request(const Pipeline& pipe, const Request& req, const LoadParams& limits,
-                                int64_t n_ctx);
+                                int64_t n_ctx, bool count_only = false);
 
 uint64_t fnv1a64(const void* data, size_t n);
 
