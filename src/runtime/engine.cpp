@@ -69,6 +69,7 @@ class EngineImpl final : public Engine {
     runtime::PipelineOptions po;
     po.max_positions = ctx_;
     po.decode_limits.max_pixels = p.max_image_pixels;
+    po.precision = p.precision;
     pipe_ = runtime::Pipeline::load(p.model_dir, po);
     pipe_->tokenizer();  // a model without a tokenizer cannot chat: fail at load
     load_ms_ = ms_since(t0);
@@ -83,7 +84,7 @@ class EngineImpl final : public Engine {
     info_.max_position_embeddings = cfg.llm.max_position_embeddings;
     info_.vocab_size = cfg.llm.vocab_size;
     info_.image_tokens = pipe_->image_tokens();
-    info_.precision = "f32";
+    info_.precision = kernels::precision_name(pipe_->precision());
     decoder_ = std::make_unique<runtime::BatchDecoder>(pipe_->llm(), p.parallel, ctx_);
     thread_ = std::thread([this] { loop(); });
   }

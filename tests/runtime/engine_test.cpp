@@ -180,6 +180,18 @@ TEST_P(EngineTest, BatchedEqualsSequential) {
 INSTANTIATE_TEST_SUITE_P(Tokenizers, EngineTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "DeepSeek" : "Small"; });
 
+// Synth models are F16 (as the released config says float16): auto runs them on the bf16 path;
+// --precision f32 forces the exact one. ModelInfo reports what is in use.
+TEST(EnginePrecision, AutoIsBf16ForF16CheckpointsAndF32CanBeForced) {
+  const std::string dir = tiny_model(false);
+  EXPECT_EQ(engine(dir, false).info().precision, "bf16");
+  LoadParams p;
+  p.model_dir = dir;
+  p.ctx = 256;
+  p.precision = Precision::kF32;
+  EXPECT_EQ(Engine::load(p)->info().precision, "f32");
+}
+
 // PNG writer (stored deflate blocks, no zlib needed): 16×16 RGB, one colour.
 uint32_t crc32(const std::string& s) {
   uint32_t c = 0xFFFFFFFFu;
