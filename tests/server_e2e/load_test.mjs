@@ -11,6 +11,8 @@
 // --pid (same machine), else its process_resident_memory_bytes metric, sampled every 100 ms
 // for the peak. Everything is bounded: at most warmup + requests requests, and every request
 // still open at --max-seconds is aborted (and counted as failed).
+// With --pid the report also has the server's CPU time over the measured round (user +
+// system, from /proc/PID/stat), which depends less on other load than wall-clock numbers.
 // Exit status 0 when: no request failed (429s are counted, not failures), the server's
 // active-request gauge returned to 0, /health is 200, and RSS grew < slack + 10%.
 import { readFileSync } from "node:fs";
@@ -129,6 +131,13 @@ async function settle() {
   return false;
 }
 
+// The server's user + system CPU seconds (null without --pid).
+function cpuSeconds() {
+  if (!pid) return null;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in USER_HZ ticks
+}
+
 const load = () => loadavg().map((x) => +x.toFixed(2));
 const loadBefore = load();
 const rssFresh = await rss();
@@ -140,7 +149,9 @@ if (warmup > 0) {
 const rssBefore = await rss();
 let rssPeak = rssBefore;
 const sampler = setInterval(async () => { rssPeak = Math.max(rssPeak, await rss()); }, 100);
+const cpuBefore = cpuSeconds();
 const { results, seconds } = await round(total, streams, dropShare);
+const cpuUsed = pid ? cpuSeconds() - cpuBefore : null;
 clearInterval(sampler);
 const loadDuring = load();
 const freed = await settle();
@@ -160,6 +171,8 @@ const report = {
   rejected_429: rejected.length, failed: failed.length, seconds: +seconds.toFixed(2),
   requests_per_s: +(results.length / seconds).toFixed(2), tokens: tokens,
   tokens_per_s: +(tokens / seconds).toFixed(1),
+  server_cpu_s: cpuUsed == null ? null : +cpuUsed.toFixed(2),
+  tokens_per_cpu_s: cpuUsed ? +(tokens / cpuUsed).toFixed(1) : null,
   latency_ms: { p50: ms(ok.map((r) => r.latency), 50), p95: ms(ok.map((r) => r.latency), 95),
                 p99: ms(ok.map((r) => r.latency), 99) },
   ttft_ms: { p50: ms(results.map((r) => r.ttft), 50), p95: ms(results.map((r) => r.ttft), 95),

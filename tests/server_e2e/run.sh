@@ -62,11 +62,14 @@ trap 'exit 143' TERM INT
 start_server() {
   local log="$logdir/server.log"
   if [ -n "$server_pid" ]; then kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; fi
+  # A fresh file: the new server's shell truncates it only once it runs, so the port of the
+  # previous server could be read from the old log in between.
+  rm -f "$log"
   "$dsvl" serve "${model_args[@]}" --host 127.0.0.1 --port 0 ${DSVL_SERVE_ARGS:-} "$@" >"$log" 2>&1 &
   server_pid=$!
   local port=""
   for _ in $(seq 1 600); do
-    port="$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | grep -o '[0-9]*$' || true)"
+    port="$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$log" | grep -o '[0-9]*$' || true)"
     [ -n "$port" ] && break
     kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
     sleep 0.1
@@ -74,8 +77,8 @@ start_server() {
   [ -n "$port" ] || { echo "run.sh: server did not start" >&2; cat "$log" >&2; exit 1; }
   export DSVL_URL="http://127.0.0.1:$port"
   # Loading a real model can take a while; /health is 503 until then.
-  for _ in $(seq 1 3000); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$DSVL_URL/health")" = 200 ] && return 0
+  for _ in $(seq 1 600); do
+    [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$DSVL_URL/health")" = 200 ] && return 0
     kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
     sleep 0.2
   done
