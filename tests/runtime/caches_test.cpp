@@ -3,6 +3,8 @@
 // that a longer one extends dropped).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "runtime/image_cache.h"
 #include "runtime/kv_cache.h"
 #include "runtime/prefix_cache.h"

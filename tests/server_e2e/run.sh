@@ -65,6 +65,7 @@ start_server() {
   # A fresh file: the new server's shell truncates it only once it runs, so the port of the
   # previous server could be read from the old log in between.
   rm -f "$log"
+  # shellcheck disable=SC2086  # DSVL_SERVE_ARGS is a list of flags
   "$dsvl" serve "${model_args[@]}" --host 127.0.0.1 --port 0 ${DSVL_SERVE_ARGS:-} "$@" >"$log" 2>&1 &
   server_pid=$!
   local port=""
