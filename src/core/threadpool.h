@@ -20,4 +20,8 @@ void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, in
 // fn(thread_index, n_threads): one call per thread, for kernels that partition themselves.
 void parallel_run(const std::function<void(int, int)>& fn);
 
+// True on a thread that is running a parallel_for / parallel_run body (where nested calls run
+// inline); profilers use it to tell per-thread work from whole-pool work.
+bool in_parallel_region();
+
 }  // namespace dsvl
