@@ -8,9 +8,12 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <cstdio>
 #include <memory>
 #include <random>
 
+#include "core/threadpool.h"
+#include "kernels/cpu/gemm_profile.h"
 #include "kernels/cpu/train_gemm.h"
 #include "train/adamw.h"
 #include "train/model.h"
@@ -151,12 +154,13 @@ void BM_TrainStep(benchmark::State& state) {
   AdamWConfig ac;
   ac.lr = 1e-5;
   AdamW opt(ac);
-  auto step = [&] {
-    model->params().zero_grad();
+  model->params().zero_grad();
+  auto step = [&] {  // the step leaves the gradients zeroed for the next one
     model->forward_backward(batch.rows);
-    opt.step(model->params(), ac.lr, opt.clip_coef(opt.grad_norm(model->params())));
+    opt.step(model->params(), ac.lr, opt.clip_coef(opt.grad_norm(model->params())), true);
   };
   step();  // warm-up: allocates activations and optimizer state
+  kernels::gemm_profile_reset();
   const uint64_t f0 = kernels::gemm_flop_count();
   const double c0 = process_cpu_s();
   int64_t steps = 0;
@@ -176,18 +180,30 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["GFLOP/cpu_s"] = flops / 1e9 / cpu_per_step;
   state.counters["trainable_M"] = double(model->params().trainable_numel()) / 1e6;
   state.counters["peak_rss_GB"] = peak_rss_gb();
+  if (kernels::gemm_profiling())  // DSVL_GEMM_PROFILE=1: per-shape GEMM table on stderr
+    std::fprintf(stderr,
+                 "stage %d GEMMs over %lld steps (%% of the %.1f GFLOP/s one-core peak):\n%s",
+                 int(state.range(0)), (long long)steps, kPeakGflops / 2,
+                 kernels::gemm_profile_report(kPeakGflops / 2).c_str());
   state.SetLabel("stage " + std::to_string(state.range(0)) + ", T=640, % of peak = GFLOP/s / " +
                  std::to_string(int(kPeakGflops)));
 }
 BENCHMARK(BM_TrainStep)->Arg(2)->Arg(3)->Iterations(2)->Unit(benchmark::kSecond)->UseRealTime();
 
-// The step's GEMM shapes alone: forward x·Wᵀ, dx = dy·W, dW = dyᵀ·x for the LLM MLP
-// (M = 640 tokens, K = 2048, N = 5632).
+// The step's GEMM shapes alone: forward y = x·Wᵀ (NT), dx = dy·W (NN), dW += dyᵀ·x (TN) for
+// the LLM MLP (640 tokens, 2048 → 5632) and for lm_head on the ~64 rows that carry a loss
+// (2048 → 102400). Args: shape (0 = MLP, 1 = lm_head), product (0 NT, 1 NN, 2 TN), threads.
+// GFLOP/cpu_s is per CPU-second of all threads (compare with the 213.5 one-core peak; the
+// steadier figure on a shared machine).
 void BM_TrainGemm(benchmark::State& state) {
-  const int64_t M = 640, K = 2048, N = 5632;
+  const bool head = state.range(0) == 1;
+  const int64_t M = head ? 64 : 640, K = 2048, N = head ? 102400 : 5632;
   std::vector<float> x(size_t(M * K), 0.5f), w(size_t(N * K), 0.25f), y(size_t(M * N), 0.1f);
   std::vector<float> dx(size_t(M * K)), dw(size_t(N * K));
-  const int which = int(state.range(0));
+  const int which = int(state.range(1));
+  const int threads0 = num_threads();
+  set_num_threads(int(state.range(2)));
+  const double c0 = process_cpu_s();
   for (auto _ : state) {
     if (which == 0)
       kernels::gemm(M, N, K, kernels::mat(x.data(), K), kernels::mat_t(w.data(), K), y.data(), N,
@@ -200,11 +216,19 @@ void BM_TrainGemm(benchmark::State& state) {
                     true);
     benchmark::ClobberMemory();
   }
-  const double flops = 2.0 * double(M * N * K);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
-  state.SetLabel(which == 0 ? "y = x·Wt" : which == 1 ? "dx = dy·W" : "dW += dyt·x");
+  const double cpu = process_cpu_s() - c0;
+  set_num_threads(threads0);
+  const double flops = 2.0 * double(M * N * K) * double(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/cpu_s"] = flops / 1e9 / cpu;
+  state.counters["%peak_cpu"] = 100.0 * flops / 1e9 / cpu / (kPeakGflops / 2);
+  state.SetLabel(std::string(head ? "lm_head " : "mlp ") + (which == 0   ? "NT y = x·Wt"
+                                                            : which == 1 ? "NN dx = dy·W"
+                                                                         : "TN dW += dyt·x"));
 }
-BENCHMARK(BM_TrainGemm)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TrainGemm)
+    ->ArgsProduct({{0, 1}, {0, 1, 2}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace

@@ -105,6 +105,8 @@ int num_threads() { return pool().size(); }
 
 void parallel_run(FunctionRef<void(int, int)> fn) { pool().run(fn); }
 
+bool in_parallel_region() { return t_in_worker; }
+
 void parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t)> fn, int64_t grain) {
   if (n <= 0) return;
   const int nt = num_threads();

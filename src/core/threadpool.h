@@ -51,4 +51,8 @@ void parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t)> fn, int64_t gra
 // fn(thread_index, n_threads): one call per thread, for kernels that partition themselves.
 void parallel_run(FunctionRef<void(int, int)> fn);
 
+// True on a thread that is running a parallel_for / parallel_run body (where nested calls run
+// inline); profilers use it to tell per-thread work from whole-pool work.
+bool in_parallel_region();
+
 }  // namespace dsvl

@@ -50,7 +50,9 @@ class AdamW {
   // One update of every trainable param with learning rate lr (t advances by one), reading
   // each gradient as grad·grad_scale (float32 product, like an in-place clip before it): pass
   // clip_coef(grad_norm(ps)) to clip without a separate pass over the gradients.
-  void step(ParamSet& ps, double lr, float grad_scale = 1.0f);
+  // zero_grad: also set every gradient to 0 while it is read (saves ParamSet::zero_grad's
+  // separate pass over the gradients before the next step).
+  void step(ParamSet& ps, double lr, float grad_scale = 1.0f, bool zero_grad = false);
 
   // Optimizer state (step count, m and v per key) for bit-exact resume.
   void save(const std::string& path) const;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/threadpool.h"
 
 namespace dsvl::train {
 
@@ -107,7 +108,12 @@ std::vector<const Param*> ParamSet::all() const {
 
 void ParamSet::zero_grad() {
   for (auto& [k, p] : params_)
-    if (p.trainable) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
+    if (p.trainable) {
+      float* g = p.grad.data();
+      parallel_for(
+          int64_t(p.grad.size()), [&](int64_t i0, int64_t i1) { std::fill(g + i0, g + i1, 0.0f); },
+          1 << 16);
+    }
 }
 
 double ParamSet::grad_sq_norm() const {

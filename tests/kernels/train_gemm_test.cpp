@@ -44,11 +44,43 @@ TEST(TrainGemm, MatchesReferenceAllLayouts) {
               for (int64_t j = 0; j < ldc; ++j)
                 ASSERT_NEAR(c[size_t(i * ldc + j)], r[size_t(i * ldc + j)],
                             2e-5 * std::sqrt(double(d.K)) * 4)
-                    << "M=" << d.M << " N=" << d.N << " K=" << d.K << " ta=" << ta
-                    << " tb=" << tb << " acc=" << acc << " at " << i << "," << j;
+                    << "M=" << d.M << " N=" << d.N << " K=" << d.K << " ta=" << ta << " tb=" << tb
+                    << " acc=" << acc << " at " << i << "," << j;
           }
         }
   }
+}
+
+// Sizes just past the cache blocks (kMc = 224 rows, kNc = 768 columns, kKc = 384) — several
+// row blocks with several K blocks, several row blocks with several column blocks, and a
+// small M (one A block: B packed per micro-panel) across column and K blocks — in every
+// transpose combination. (Kept small: the reference is a scalar double loop.)
+TEST(TrainGemm, MatchesReferenceAcrossBlocks) {
+  const int threads0 = num_threads();
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (Dims d : {Dims{229, 33, 389}, Dims{229, 771, 17}, Dims{15, 771, 389}})
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        std::vector<float> a(size_t(d.M * d.K)), b(size_t(d.K * d.N));
+        for (auto& v : a) v = nd(rng);
+        for (auto& v : b) v = nd(rng);
+        const MatRef A = ta ? mat_t(a.data(), d.M) : mat(a.data(), d.K);
+        const MatRef B = tb ? mat_t(b.data(), d.K) : mat(b.data(), d.N);
+        std::vector<float> r(size_t(d.M * d.N), 0.25f);
+        gemm_ref(d.M, d.N, d.K, A, B, r.data(), d.N, true);
+        // One thread walks every block of the shape; the pool splits it (fewer blocks each).
+        for (int threads : {1, threads0}) {
+          set_num_threads(threads);
+          std::vector<float> c(size_t(d.M * d.N), 0.25f);
+          gemm(d.M, d.N, d.K, A, B, c.data(), d.N, true);
+          for (size_t i = 0; i < c.size(); ++i)
+            ASSERT_NEAR(c[i], r[i], 2e-5 * std::sqrt(double(d.K)) * 4)
+                << "M=" << d.M << " N=" << d.N << " ta=" << ta << " tb=" << tb << " threads "
+                << threads << " at " << i;
+        }
+        set_num_threads(threads0);
+      }
 }
 
 TEST(TrainGemm, SingleThreadEqualsMultiThread) {

@@ -5,26 +5,26 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__AVX512F__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#endif
-
 #include "core/error.h"
 #include "core/threadpool.h"
+#include "kernels/cpu/gemm_profile.h"
+#include "kernels/cpu/simd.h"
 
 namespace dsvl::kernels {
 namespace {
 
-// Micro-tile: kMr rows of C × kNr columns (two 16-float vectors). 24 accumulators + 2 B
-// vectors fit the 32 zmm registers; A values are broadcast from the packed panel.
-constexpr int kMr = 12;
+// Micro-tile: kMr rows of C × kNr columns (two 16-float vectors). 28 accumulators + 2 B
+// vectors + the broadcast A value fit the 32 zmm registers; A values are broadcast from the
+// packed panel (16 loads per 28 FMAs, within the two load ports' budget).
+constexpr int kMr = 14;
 constexpr int kNr = 32;
-// Cache blocking: a kKc×kNr B micro-panel (32 KB) stays in L1 while the kMc×kKc A block
-// (~200 KB) streams from L2.
-constexpr int64_t kKc = 256;
+// Cache blocking (measured on the step's shapes, 1 thread: kKc 384 beat 256 and 512): a
+// kKc×kNr B micro-panel (48 KB) is reused from L1/L2 by every A micro-panel of the kMc×kKc
+// A block (344 KB, L2); the kKc×kNc B block (1.2 MB) stays in the 2 MB L2 across the A
+// blocks. Fewer, longer K blocks also mean fewer read-modify-write passes over C.
+constexpr int64_t kKc = 384;
 constexpr int64_t kMc = kMr * 16;
-constexpr int64_t kNc = kNr * 64;
+constexpr int64_t kNc = kNr * 24;
 
 inline float load_elem(const MatRef& m, int64_t off) {
   switch (m.dtype) {
@@ -37,6 +37,59 @@ inline float load_elem(const MatRef& m, int64_t off) {
   }
 }
 
+#if defined(__AVX512F__)
+// 16 elements of a D-typed operand from element offset `off`, widened to float32 (lanes
+// outside m are zero and never read).
+template <DType D>
+inline __m512 load16(const void* base, int64_t off, __mmask16 m) {
+  if constexpr (D == DType::kF32)
+    return _mm512_maskz_loadu_ps(m, static_cast<const float*>(base) + off);
+  if constexpr (D == DType::kF16)
+    return simd::load_f16(static_cast<const uint16_t*>(base) + off, m);
+  return simd::load_bf16(static_cast<const uint16_t*>(base) + off, m);
+}
+
+// One panel (pr ≤ P valid rows from r0, columns c0..c0+cols) when the rows are contiguous
+// (rs == 1): per column a masked vector copy of the P values, zero-padded.
+template <int P, DType D>
+void pack_rows_contig(const MatRef& m, int64_t r0, int pr, int64_t c0, int64_t cols, float* d) {
+  for (int64_t c = 0; c < cols; ++c) {
+    const int64_t off = (c0 + c) * m.cs + r0;
+    for (int g = 0; g < P; g += 16)
+      _mm512_mask_storeu_ps(d + c * P + g, simd::mask16(P - g),
+                            load16<D>(m.data, off + g, simd::mask16(pr - g)));
+  }
+}
+
+// One panel when the columns are contiguous (cs == 1): 16 rows × 16 columns are loaded and
+// transposed in registers, so both the reads and the writes stay vectorised.
+template <int P, DType D>
+void pack_cols_contig(const MatRef& m, int64_t r0, int pr, int64_t c0, int64_t cols, float* d) {
+  for (int g = 0; g < P; g += 16) {
+    const int valid = std::clamp(pr - g, 0, 16);
+    const __mmask16 lanes = simd::mask16(P - g);
+    for (int64_t c = 0; c < cols; c += 16) {
+      const int kt = int(std::min<int64_t>(16, cols - c));
+      const __mmask16 km = simd::mask16(kt);
+      __m512 r[16];
+      for (int j = 0; j < 16; ++j)
+        r[j] =
+            j < valid ? load16<D>(m.data, (r0 + g + j) * m.rs + c0 + c, km) : _mm512_setzero_ps();
+      simd::transpose16x16(r);
+      for (int k = 0; k < kt; ++k) _mm512_mask_storeu_ps(d + (c + k) * P + g, lanes, r[k]);
+    }
+  }
+}
+
+template <int P, DType D>
+void pack_panel_vec(const MatRef& m, int64_t r0, int pr, int64_t c0, int64_t cols, float* d) {
+  if (m.rs == 1)
+    pack_rows_contig<P, D>(m, r0, pr, c0, cols, d);
+  else
+    pack_cols_contig<P, D>(m, r0, pr, c0, cols, d);
+}
+#endif
+
 // Packs the block (r0.., c0..) of size rows×cols of `m` into dst laid out as
 // [rows/P panels][cols][P] (P = panel width along rows), zero-padding rows up to P.
 // B is packed through its transpose, so its panels run along columns.
@@ -45,26 +98,25 @@ void pack(const MatRef& m, int64_t r0, int64_t rows, int64_t c0, int64_t cols, f
   for (int64_t p = 0; p < rows; p += P) {
     const int pr = int(std::min<int64_t>(P, rows - p));
     float* d = dst + p * cols;
-    if (pr < P) std::memset(d, 0, size_t(cols * P) * sizeof(float));
-    if (m.dtype == DType::kF32) {
-      const float* src = static_cast<const float*>(m.data);
-      if (m.cs == 1 && m.rs != 1) {
-        // rows are contiguous along `cols`: read each row once.
-        for (int i = 0; i < pr; ++i) {
-          const float* s = src + (r0 + p + i) * m.rs + c0;
-          for (int64_t c = 0; c < cols; ++c) d[c * P + i] = s[c];
-        }
-      } else {
-        for (int64_t c = 0; c < cols; ++c) {
-          const float* s = src + (c0 + c) * m.cs + (r0 + p) * m.rs;
-          for (int i = 0; i < pr; ++i) d[c * P + i] = s[i * m.rs];
-        }
+#if defined(__AVX512F__)
+    if (m.rs == 1 || m.cs == 1) {
+      switch (m.dtype) {
+        case DType::kF32:
+          pack_panel_vec<P, DType::kF32>(m, r0 + p, pr, c0, cols, d);
+          break;
+        case DType::kF16:
+          pack_panel_vec<P, DType::kF16>(m, r0 + p, pr, c0, cols, d);
+          break;
+        default:
+          pack_panel_vec<P, DType::kBF16>(m, r0 + p, pr, c0, cols, d);
       }
-    } else {
-      for (int i = 0; i < pr; ++i)
-        for (int64_t c = 0; c < cols; ++c)
-          d[c * P + i] = load_elem(m, (r0 + p + i) * m.rs + (c0 + c) * m.cs);
+      continue;
     }
+#endif
+    // Any other strides: scalar gather.
+    for (int64_t c = 0; c < cols; ++c)
+      for (int i = 0; i < P; ++i)
+        d[c * P + i] = i < pr ? load_elem(m, (r0 + p + i) * m.rs + (c0 + c) * m.cs) : 0.0f;
   }
 }
 
@@ -72,12 +124,17 @@ void pack(const MatRef& m, int64_t r0, int64_t rows, int64_t c0, int64_t cols, f
 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
                   bool add) {
 #if defined(__AVX512F__)
+  // The C tile is read (or written) after the k loop; C of a large product lives in L3, so
+  // start fetching its rows now and let the loads overlap the FMAs.
+  for (int i = 0; i < mr; ++i)  // an unaligned 32-float row spans up to three lines
+    for (int j : {0, std::min(16, nr - 1), nr - 1})
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + j), _MM_HINT_T0);
   __m512 acc0[kMr], acc1[kMr];
-#pragma GCC unroll 12
+#pragma GCC unroll 16
   for (int i = 0; i < kMr; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 12
+#pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
       const __m512 av = _mm512_set1_ps(a[i]);
       acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
@@ -87,7 +144,7 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     b += kNr;
   }
   if (mr == kMr && nr == kNr) {
-#pragma GCC unroll 12
+#pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
       float* ci = c + i * ldc;
       if (add) {
@@ -141,21 +198,30 @@ void gemm_block(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const
   const size_t na = size_t(std::min(kMc, (m1 - m0 + kMr - 1) / kMr * kMr) * kKc);
   if (bp.size() < nb) bp.resize(nb);
   if (ap.size() < na) ap.resize(na);
+  // One A block (small M, e.g. lm_head on the loss rows): each B micro-panel is packed right
+  // before its products and consumed from L1, instead of packing a whole B block that would
+  // be written to and read back from L2/L3 for only mc rows of work.
+  const bool one_a_block = m1 - m0 <= kMc;
   for (int64_t jc = n0; jc < n1; jc += kNc) {
     const int64_t nc = std::min(kNc, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += kKc) {
       const int64_t kc = std::min(kKc, K - pc);
       const bool add = accumulate || pc > 0;
-      pack<kNr>(Bt, jc, nc, pc, kc, bp.data());
+      if (!one_a_block) pack<kNr>(Bt, jc, nc, pc, kc, bp.data());
       for (int64_t ic = m0; ic < m1; ic += kMc) {
         const int64_t mc = std::min(kMc, m1 - ic);
         pack<kMr>(A, ic, mc, pc, kc, ap.data());
+        const float* a = ap.data();
         for (int64_t jr = 0; jr < nc; jr += kNr) {
           const int nr = int(std::min<int64_t>(kNr, nc - jr));
+          const float* b = bp.data() + jr * kc;
+          if (one_a_block) {
+            pack<kNr>(Bt, jc + jr, nr, pc, kc, bp.data());
+            b = bp.data();
+          }
           for (int64_t ir = 0; ir < mc; ir += kMr) {
             const int mr = int(std::min<int64_t>(kMr, mc - ir));
-            micro_kernel(kc, ap.data() + ir * kc, bp.data() + jr * kc,
-                         C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, add);
+            micro_kernel(kc, a + ir * kc, b, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, add);
           }
         }
       }
@@ -183,6 +249,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, flo
           bool accumulate) {
   if (M <= 0 || N <= 0) return;
   g_flops.fetch_add(uint64_t(2 * M * N * K), std::memory_order_relaxed);
+  const detail::GemmProfileScope prof(M, N, K, A, B);
   const int nt = num_threads();
   const double work = double(M) * double(N) * double(K);
   if (nt == 1 || work < 2e5) {
