@@ -10,6 +10,7 @@
 
 #include "aligner/aligner.h"
 #include "core/tensor.h"
+#include "dsvl/dsvl.h"
 #include "image/image.h"
 #include "io/config.h"
 #include "io/safetensors.h"
@@ -29,6 +30,8 @@ struct PipelineOptions {
   bool load_tokenizer = true;         // kits have none: `dump` passes false
   image::DecodeLimits decode_limits;  // max pixels per image
   int64_t max_positions = 0;          // > 0: the context the caller will use (Llm::load)
+  // Requested; Pipeline::precision() says what was used.
+  Precision precision = Precision::kAuto;
 };
 
 class Pipeline {
@@ -48,6 +51,9 @@ class Pipeline {
   int32_t image_token_id() const;
   int32_t eos_id() const;
   int image_tokens() const { return config_.chat.num_image_tokens; }
+  // The precision the model computes in, "f32" or "bf16" (options.precision resolved
+  // against the checkpoint). The bf16 path is not wired yet: always "f32".
+  const std::string& precision() const { return precision_; }
 
   // Decode (file or bytes) and preprocess. Errors name the image.
   PreparedImage prepare_file(const std::string& path) const;
@@ -68,6 +74,7 @@ class Pipeline {
   std::unique_ptr<aligner::Aligner> aligner_;
   std::unique_ptr<llm::Llm> llm_;
   image::DecodeLimits limits_;
+  std::string precision_ = "f32";
 };
 
 }  // namespace dsvl::runtime
