@@ -103,6 +103,9 @@ Bench::Bench(const BenchParams& params, std::function<void(const std::string&)> 
   info_.load_s = t.wall_s;
   info_.threads = num_threads();
   info_.precision = pipe_->precision();
+  if (params.precision == Precision::kBF16 && info_.precision != "bf16")
+    say("note: --precision bf16 was asked for, but this build runs the model in " +
+        info_.precision);
 }
 
 void Bench::say(const std::string& s) const {
