@@ -52,15 +52,18 @@ std::string load_average() {
 }
 
 void print_header(const rb::BenchInfo& info) {
-  std::printf("model: %s (%s, %.3f B params), LLM weights %.2f GB, loaded in %.2f s\n",
-              info.model.c_str(), info.architecture.c_str(), double(info.n_params) * 1e-9,
-              info.llm_weight_bytes * 1e-9, info.load_s);
+  std::printf(
+      "model: %s (%s, %.3f B params), files %.2f GB, LLM weights %.2f GB, loaded in %.2f s\n",
+      info.model.c_str(), info.architecture.c_str(), double(info.n_params) * 1e-9,
+      info.file_bytes * 1e-9, info.llm_weight_bytes * 1e-9, info.load_s);
   std::printf("threads: %d, precision: %s\n\n%s", info.threads, info.precision.c_str(),
               rb::table_header().c_str());
 }
 
 void print_footer(const rb::Bench& bench, bool probe) {
-  std::printf("\npeak RSS: %.1f MB\n", bench.peak_rss_mb());
+  const double files_mb = bench.info().file_bytes / (1 << 20);
+  std::printf("\npeak RSS: %.1f MiB (weight files %.1f MiB + %.1f MiB)\n", bench.peak_rss_mb(),
+              files_mb, bench.peak_rss_mb() - files_mb);
   if (probe) {
     const auto& l = bench.limits();
     std::printf("machine: read %.1f GB/s, FP32 FMA %.0f GFLOP/s, BF16 %.0f GFLOP/s (%s)\n",
@@ -109,7 +112,7 @@ int run_bench(const std::vector<std::string>& argv) {
     std::fflush(stdout);
   });
   if (!json) print_footer(bench, p.probe);
-  std::fprintf(stderr, "bench: done; peak RSS %.1f MB, load average %s\n", bench.peak_rss_mb(),
+  std::fprintf(stderr, "bench: done; peak RSS %.1f MiB, load average %s\n", bench.peak_rss_mb(),
                load_average().c_str());
   return 0;
 }

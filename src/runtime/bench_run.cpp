@@ -1,6 +1,7 @@
 #include "runtime/bench_run.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <random>
 
 #include "core/error.h"
@@ -101,6 +102,9 @@ Bench::Bench(const BenchParams& params, std::function<void(const std::string&)> 
   info_.n_params = io::count_params(io::model_keys(pipe_->config())).total();
   info_.llm_weight_bytes = llm_weight_bytes(pipe_->llm().weights());
   info_.load_s = t.wall_s;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(params.model_dir, ec))
+    if (e.path().extension() == ".safetensors") info_.file_bytes += double(e.file_size(ec));
   info_.threads = num_threads();
   info_.precision = pipe_->precision();
   if (params.precision == Precision::kBF16 && info_.precision != "bf16")

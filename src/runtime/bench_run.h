@@ -37,6 +37,7 @@ struct BenchInfo {
   std::string architecture;  // "siglip" (1.3B layout) or "hybrid" (7B)
   int64_t n_params = 0;
   double llm_weight_bytes = 0;  // layer matrices + norms + lm_head as held in memory
+  double file_bytes = 0;        // the folder's *.safetensors files
   double load_s = 0;
   int threads = 0;
   std::string precision;
