@@ -1,9 +1,14 @@
 // Language-model speed at the real DeepSeek-VL 1.3B layer shapes (hidden 2048, FFN 5632, 16
-// heads of 128, vocab 102400) on random BF16 weights, float32 activations (the exact path).
+// heads of 128, vocab 102400) on random BF16 weights, at both GEMM precisions: the second
+// argument of every benchmark is 0 for the exact float32 path (weights widened on the fly), 1
+// for the bf16 path (bf16 dot products, float32 accumulation; the weights are used zero-copy).
 // Depth is reduced to keep memory and setup small: DSVL_BENCH_LAYERS (default 2). A 24-layer
 // figure follows from the per-layer benchmarks:
 //   decode ms/token(24) ≈ Decode(L) + (24 − L) · DecodeLayer
 //   prefill ms(24)       ≈ Prefill(L) + (24 − L) · PrefillLayer
+// DSVL_BENCH_MODEL=DIR benchmarks the language model of a model folder instead (e.g.
+// `dsvl synth --like 1.3b-chat DIR`: all 24 layers, weights as stored — F16 ones are converted
+// once to bf16 for the bf16 runs, as Pipeline does).
 // Counters: tok_per_s (tokens per second of the measured call, wall clock), cpu_ms (CPU time
 // of all threads per iteration: on a busy shared machine, cpu_ms / threads estimates the wall
 // time an idle machine would give).
@@ -15,6 +20,8 @@
 
 #include "core/clock.h"
 #include "core/threadpool.h"
+#include "io/config.h"
+#include "io/safetensors.h"
 #include "kernels/cpu/matmul.h"
 #include "llm/layers.h"
 #include "llm/llm.h"
@@ -53,11 +60,23 @@ io::LlmConfig config_1p3b() {
   return c;
 }
 
-const llm::Llm& model() {
-  static std::unique_ptr<llm::Llm> m = [] {
-    const io::LlmConfig c = config_1p3b();
-    return llm::load_in_memory(c, llm::make_random_llm_weights(c, DType::kBF16, 1));
-  }();
+// One model per precision (0: f32, 1: bf16) over one set of weights: DSVL_BENCH_MODEL's, or
+// random BF16 ones. Only the model of the running benchmark is kept (a 1.3B bf16 copy of F16
+// weights is 3 GB).
+const llm::Llm& model(int64_t precision) {
+  static std::unique_ptr<llm::Llm> m;
+  const auto p = precision ? kernels::Precision::kBF16 : kernels::Precision::kF32;
+  if (m && m->precision() == p) return *m;
+  m.reset();
+  if (const char* dir = std::getenv("DSVL_BENCH_MODEL")) {
+    static const io::ModelConfig mc = io::load_model_config(dir);
+    static const io::WeightStore store = io::WeightStore::open(dir);
+    m = llm::Llm::load(mc, store, 0, p);
+  } else {
+    static const io::LlmConfig c = config_1p3b();
+    static const auto weights = llm::make_random_llm_weights(c, DType::kBF16, 1);
+    m = llm::load_in_memory(c, weights, p);
+  }
   return *m;
 }
 
@@ -71,7 +90,7 @@ std::vector<float> embeds(const llm::Llm& m, int64_t n) {
 
 // Whole model: prompt of n tokens, logits of the last one.
 void BM_Prefill(benchmark::State& state) {
-  const llm::Llm& m = model();
+  const llm::Llm& m = model(state.range(1));
   const int64_t n = state.range(0);
   const std::vector<float> x = embeds(m, n);
   runtime::KvCache kv(m.config(), n);
@@ -92,7 +111,7 @@ void BM_Prefill(benchmark::State& state) {
 
 // Whole model: one new token after a context of n tokens (embed + layers + lm_head).
 void BM_Decode(benchmark::State& state) {
-  const llm::Llm& m = model();
+  const llm::Llm& m = model(state.range(1));
   const int64_t n = state.range(0);
   const std::vector<float> x = embeds(m, n + 1);
   runtime::KvCache kv(m.config(), n + 1);
@@ -116,7 +135,7 @@ void BM_Decode(benchmark::State& state) {
 
 // One decoder layer over `rows` rows that follow a context of `past` cached positions.
 void run_layer(benchmark::State& state, int64_t past, int64_t rows) {
-  const llm::Llm& m = model();
+  const llm::Llm& m = model(state.range(1));
   const io::LlmConfig& c = m.config();
   runtime::KvCache kv(c, past + rows);
   llm::Workspace ws(c, std::max<int64_t>(rows, 1), past + rows);
@@ -127,7 +146,7 @@ void run_layer(benchmark::State& state, int64_t past, int64_t rows) {
     CpuMeter meter(state);
     for (auto _ : state) {
       std::copy(x.begin(), x.end(), ws.x.begin());
-      llm::block_forward(m.weights().layers[0], 0, c, rope, ws.pieces, rows, ws);
+      llm::block_forward(m.weights().layers[0], 0, c, rope, ws.pieces, rows, ws, m.precision());
       benchmark::DoNotOptimize(ws.x.data());
     }
   }
@@ -140,42 +159,42 @@ void BM_DecodeLayer(benchmark::State& state) { run_layer(state, state.range(0), 
 
 // Final norm + lm_head for one row (the part of decode that does not scale with depth).
 void BM_LmHead(benchmark::State& state) {
-  const llm::Llm& m = model();
+  const llm::Llm& m = model(state.range(1));
   const std::vector<float> x = embeds(m, 1);
   std::vector<float> logits(size_t(m.vocab_size()));
   {
     CpuMeter meter(state);
     for (auto _ : state) {
-      kernels::linear(x.data(), 1, m.weights().lm_head, nullptr, logits.data());
+      kernels::linear(x.data(), 1, m.weights().lm_head, nullptr, logits.data(), m.precision());
       benchmark::DoNotOptimize(logits.data());
     }
   }
 }
 
 BENCHMARK(BM_Prefill)
-    ->Arg(128)
-    ->Arg(624)
+    ->ArgsProduct({{128, 576, 624}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0)
     ->UseRealTime();
 BENCHMARK(BM_Decode)
-    ->Arg(624)
-    ->Arg(2048)
+    ->ArgsProduct({{576, 624, 2048}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0)
     ->UseRealTime();
 BENCHMARK(BM_PrefillLayer)
-    ->Arg(128)
-    ->Arg(624)
+    ->ArgsProduct({{128, 624}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0)
     ->UseRealTime();
 BENCHMARK(BM_DecodeLayer)
-    ->Arg(624)
-    ->Arg(2048)
+    ->ArgsProduct({{624, 2048}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0)
     ->UseRealTime();
-BENCHMARK(BM_LmHead)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_LmHead)
+    ->ArgsProduct({{1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
 
 }  // namespace

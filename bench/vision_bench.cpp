@@ -1,7 +1,8 @@
 // Full-size vision towers on random weights of the real shapes (default SiglipConfig /
-// SamConfig = SigLIP-L/16 at 384, SAM-B at 1024), with F32 and BF16 weights, float32
-// activations. Reports images/s, GFLOP/s and the fraction of the 2-thread FP32 FMA peak
-// (427 GFLOP/s, ../shared/research/perf-anchors.md), plus the activation memory of one call.
+// SamConfig = SigLIP-L/16 at 384, SAM-B at 1024): F32 weights on the float32 path (f32), BF16
+// weights on the float32 path (bf16w_f32) and on the bf16 GEMM path (bf16). Reports images/s,
+// GFLOP/s and the fraction of the 2-thread FP32 FMA peak (427 GFLOP/s,
+// ../shared/research/perf-anchors.md), plus the activation memory of one call.
 //
 //   ./build/vision_bench --benchmark_min_time=1   (DSVL_THREADS=n to change the thread count)
 //
@@ -147,11 +148,12 @@ void report(benchmark::State& state, double gflop, size_t activation_bytes, doub
   state.counters["threads"] = num_threads();
 }
 
-void BM_SiglipL384(benchmark::State& state, DType dtype) {
+void BM_SiglipL384(benchmark::State& state, DType dtype, kernels::Precision p) {
   set_threads();
   const io::SiglipConfig c;
   Arena arena(dtype);
-  const siglip::Weights w = random_siglip(c, arena);
+  siglip::Weights w = random_siglip(c, arena);
+  w.precision = p;
   const auto img = random_image(c.image_size);
   std::vector<float> out(size_t(c.n_tokens()) * size_t(c.width));
   siglip::Scratch s(c);
@@ -166,11 +168,12 @@ void BM_SiglipL384(benchmark::State& state, DType dtype) {
       siglip_gflop(c) / kPeakGflops * double(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_SamB1024(benchmark::State& state, DType dtype) {
+void BM_SamB1024(benchmark::State& state, DType dtype, kernels::Precision p) {
   set_threads();
   const io::SamConfig c;
   Arena arena(dtype);
-  const sam::Weights w = random_sam(c, arena);
+  sam::Weights w = random_sam(c, arena);
+  w.precision = p;
   const auto img = random_image(c.image_size);
   std::vector<float> out(size_t(c.out_channels()) * sam::kOutSide * sam::kOutSide);
   sam::Scratch s(c);
@@ -231,10 +234,26 @@ BENCHMARK(BM_AttentionHead)
     ->Args({24, 0})
     ->Unit(benchmark::kMillisecond);
 
-BENCHMARK_CAPTURE(BM_SiglipL384, f32, DType::kF32)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_SiglipL384, bf16, DType::kBF16)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_SamB1024, f32, DType::kF32)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_SamB1024, bf16, DType::kBF16)->Unit(benchmark::kMillisecond)->UseRealTime();
+constexpr auto kF32 = kernels::Precision::kF32;
+constexpr auto kBF16 = kernels::Precision::kBF16;
+BENCHMARK_CAPTURE(BM_SiglipL384, f32, DType::kF32, kF32)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SiglipL384, bf16w_f32, DType::kBF16, kF32)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SiglipL384, bf16, DType::kBF16, kBF16)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SamB1024, f32, DType::kF32, kF32)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SamB1024, bf16w_f32, DType::kBF16, kF32)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SamB1024, bf16, DType::kBF16, kBF16)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace dsvl::vision

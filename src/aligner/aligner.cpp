@@ -19,8 +19,9 @@ constexpr int64_t kSide = 24, kTokens = kSide * kSide;  // 576 tokens per image,
 // Linear(n_embed → n_embed)] for i = 1 … depth−1.
 class MlpGelu final : public Aligner {
  public:
-  MlpGelu(const io::AlignerConfig& c, const io::WeightStore& store) : c_(c) {
-    const vision::Binder b(store, kPrefix);
+  MlpGelu(const io::AlignerConfig& c, const io::WeightStore& store, kernels::Precision p)
+      : Aligner(p), c_(c) {
+    const vision::Binder b(store, kPrefix, &arena_);
     layers_0_ = bind_linear(b, "layers.0", c.n_embed, c.input_dim);
     for (int i = 1; i < c.depth; ++i)
       layers_.push_back(bind_linear(b, "layers." + std::to_string(2 * i), c.n_embed, c.n_embed));
@@ -31,8 +32,8 @@ class MlpGelu final : public Aligner {
     check_features(f.out, {n, kTokens, c_.input_dim}, "vision features `out`");
     Tensor y({n, kTokens, D});
     std::vector<float> tmp(size_t(M * D));
-    kernels::linear(f.out.ptr(), M, layers_0_.weight, &layers_0_.bias, y.ptr());
-    gelu_linear_stack(layers_, y.ptr(), M, D, tmp.data());
+    kernels::linear(f.out.ptr(), M, layers_0_.weight, &layers_0_.bias, y.ptr(), precision());
+    gelu_linear_stack(layers_, y.ptr(), M, D, tmp.data(), precision());
     return y;
   }
   int out_dim() const override { return c_.n_embed; }
@@ -48,8 +49,9 @@ class MlpGelu final : public Aligner {
 // for i = 0 … depth−2.
 class HybridSplit final : public Aligner {
  public:
-  HybridSplit(const io::AlignerConfig& c, const io::WeightStore& store) : c_(c) {
-    const vision::Binder b(store, kPrefix);
+  HybridSplit(const io::AlignerConfig& c, const io::WeightStore& store, kernels::Precision p)
+      : Aligner(p), c_(c) {
+    const vision::Binder b(store, kPrefix, &arena_);
     high_up_proj_ = bind_linear(b, "high_up_proj", c.n_embed / 2, c.input_dim);
     low_up_proj_ = bind_linear(b, "low_up_proj", c.n_embed / 2, c.input_dim);
     for (int i = 0; i + 1 < c.depth; ++i)
@@ -66,11 +68,11 @@ class HybridSplit final : public Aligner {
     for (int i = 0; i < n; ++i)
       vision::transpose(f.high.ptr() + i * C * kTokens, C, kTokens, tmp.data() + i * kTokens * C);
     Tensor z({n, kTokens, D});
-    kernels::linear_strided(tmp.data(), C, M, high_up_proj_.weight, &high_up_proj_.bias, z.ptr(),
-                            D);
+    kernels::linear_strided(tmp.data(), C, M, high_up_proj_.weight, &high_up_proj_.bias, z.ptr(), D,
+                            precision());
     kernels::linear_strided(f.low.ptr(), C, M, low_up_proj_.weight, &low_up_proj_.bias,
-                            z.ptr() + D / 2, D);
-    gelu_linear_stack(layers_, z.ptr(), M, D, tmp.data());
+                            z.ptr() + D / 2, D, precision());
+    gelu_linear_stack(layers_, z.ptr(), M, D, tmp.data(), precision());
     return z;
   }
   int out_dim() const override { return c_.n_embed; }
@@ -83,13 +85,13 @@ class HybridSplit final : public Aligner {
 
 }  // namespace
 
-std::unique_ptr<Aligner> Aligner::load(const io::ModelConfig& config,
-                                       const io::WeightStore& store) {
+std::unique_ptr<Aligner> Aligner::load(const io::ModelConfig& config, const io::WeightStore& store,
+                                       kernels::Precision precision) {
   switch (config.aligner.kind) {
     case io::AlignerKind::kMlpGelu:
-      return std::make_unique<MlpGelu>(config.aligner, store);
+      return std::make_unique<MlpGelu>(config.aligner, store, precision);
     case io::AlignerKind::kHybridSplit:
-      return std::make_unique<HybridSplit>(config.aligner, store);
+      return std::make_unique<HybridSplit>(config.aligner, store, precision);
   }
   throw ConfigError("aligner: unknown projector kind");
 }

@@ -10,14 +10,14 @@ namespace dsvl::aligner {
 
 LinearWeights bind_linear(const vision::Binder& b, const std::string& name, int64_t out,
                           int64_t in) {
-  return {b.view(name + ".weight", {out, in}), b.view(name + ".bias", {out})};
+  return {b.matrix(name + ".weight", {out, in}), b.view(name + ".bias", {out})};
 }
 
 void gelu_linear_stack(const std::vector<LinearWeights>& layers, float* x, int64_t M, int64_t D,
-                       float* tmp) {
+                       float* tmp, kernels::Precision p) {
   for (const LinearWeights& l : layers) {
     kernels::gelu(x, M * D);
-    kernels::linear(x, M, l.weight, &l.bias, tmp);
+    kernels::linear(x, M, l.weight, &l.bias, tmp, p);
     std::copy(tmp, tmp + M * D, x);
   }
 }

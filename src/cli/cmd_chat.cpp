@@ -32,7 +32,8 @@ constexpr const char* kUsage =
     "  -n N                   max new tokens per answer (512)\n"
     "  --temp T  --top-p P  --top-k K  --min-p P  --repeat-penalty R  --seed S  --stop TEXT\n"
     "  --ctx N                context length (4096); older turns are dropped to fit\n"
-    "  -t, --threads N        threads (all cores)\n";
+    "  -t, --threads N        threads (all cores)\n"
+    "  --precision P          auto|f32|bf16 (auto: bf16 for F16/BF16 weights, f32 for F32)\n";
 
 constexpr const char* kHelp =
     "  /image PATH     attach an image to the next message (repeatable)\n"

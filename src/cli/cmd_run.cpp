@@ -32,6 +32,7 @@ constexpr const char* kUsage =
     "  --stop TEXT            extra stop string (repeatable)\n"
     "  --ctx N                context length (4096)\n"
     "  -t, --threads N        threads (all cores)\n"
+    "  --precision P          auto|f32|bf16 (auto: bf16 for F16/BF16 weights, f32 for F32)\n"
     "  --no-timings           do not print the timings to stderr\n";
 
 // Fails fast, before the model loads, on an image that cannot be opened.

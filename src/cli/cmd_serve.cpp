@@ -37,7 +37,7 @@ const char* kUsage = R"(usage: dsvl serve -m MODEL_DIR [options]
   --max-tokens-cap N       refuse larger max_tokens (default: no cap)
   --alias NAME             model id reported by /v1/models (default: folder name)
   -t, --threads N          compute threads (default: all cores)
-  --precision auto|f32|bf16
+  --precision auto|f32|bf16 GEMM precision (auto: bf16 for F16/BF16 weights, f32 for F32)
   --verbose                log every request to stderr
   --fake                   serve a deterministic fake engine instead of a model (testing)
   --fake-token-ms N        fake engine: milliseconds per generated token (default 1)

@@ -13,7 +13,7 @@ namespace {
 
 thread_local bool t_in_worker = false;
 
-// Workers sleep on a condition variable between jobs; a job is one std::function called as
+// Workers sleep on a condition variable between jobs; a job is one callable invoked as
 // fn(index, count) by every participant (the caller is participant 0).
 class Pool {
  public:
@@ -32,7 +32,7 @@ class Pool {
     for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
-  void run(const std::function<void(int, int)>& fn) {
+  void run(FunctionRef<void(int, int)> fn) {
     if (n_ == 1 || t_in_worker) {
       fn(0, 1);
       return;
@@ -57,7 +57,7 @@ class Pool {
   void loop(int index, uint64_t seen) {
     t_in_worker = true;
     for (;;) {
-      const std::function<void(int, int)>* job;
+      const FunctionRef<void(int, int)>* job;
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return quit_ || generation_ != seen; });
@@ -87,7 +87,7 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_, run_mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  const FunctionRef<void(int, int)>* job_ = nullptr;
   int pending_ = 0;
   uint64_t generation_ = 0;
   bool quit_ = false;
@@ -103,9 +103,9 @@ Pool& pool() {
 void set_num_threads(int n) { pool().resize(n); }
 int num_threads() { return pool().size(); }
 
-void parallel_run(const std::function<void(int, int)>& fn) { pool().run(fn); }
+void parallel_run(FunctionRef<void(int, int)> fn) { pool().run(fn); }
 
-void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
+void parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t)> fn, int64_t grain) {
   if (n <= 0) return;
   const int nt = num_threads();
   if (nt == 1 || n <= grain || t_in_worker) {

@@ -40,48 +40,51 @@ void store_kv(const Piece& p, int layer, const io::LlmConfig& c, const Workspace
 
 void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
                        const kernels::RopeTable& rope, std::span<const Piece> pieces,
-                       int64_t n_rows, Workspace& ws) {
+                       int64_t n_rows, Workspace& ws, kernels::Precision p) {
   const int64_t H = c.hidden_size;
   const int64_t KV = int64_t(c.num_key_value_heads) * c.head_dim();
   kernels::rmsnorm(ws.x.data(), n_rows, H, w.input_layernorm.data(), float(c.rms_norm_eps),
                    ws.xn.data());
-  kernels::linear(ws.xn.data(), n_rows, w.q_proj, nullptr, ws.q.data());
-  kernels::linear(ws.xn.data(), n_rows, w.k_proj, nullptr, ws.k.data());
-  kernels::linear(ws.xn.data(), n_rows, w.v_proj, nullptr, ws.v.data());
+  kernels::linear(ws.xn.data(), n_rows, w.q_proj, nullptr, ws.q.data(), p);
+  kernels::linear(ws.xn.data(), n_rows, w.k_proj, nullptr, ws.k.data(), p);
+  kernels::linear(ws.xn.data(), n_rows, w.v_proj, nullptr, ws.v.data(), p);
 
   ws.jobs.clear();
-  for (const Piece& p : pieces) {
-    kernels::rope_apply(ws.q.data() + p.row0 * H, p.n_rows, H, c.num_attention_heads, p.pos0, rope);
-    kernels::rope_apply(ws.k.data() + p.row0 * KV, p.n_rows, KV, c.num_key_value_heads, p.pos0,
+  for (const Piece& pc : pieces) {
+    kernels::rope_apply(ws.q.data() + pc.row0 * H, pc.n_rows, H, c.num_attention_heads, pc.pos0,
                         rope);
-    store_kv(p, layer, c, ws);
-    ws.jobs.push_back({ws.q.data() + p.row0 * H, H, ws.attn.data() + p.row0 * H, H, p.n_rows,
-                       p.pos0, p.kv->layer_k(layer), p.kv->layer_v(layer), p.kv->head_stride()});
+    kernels::rope_apply(ws.k.data() + pc.row0 * KV, pc.n_rows, KV, c.num_key_value_heads, pc.pos0,
+                        rope);
+    store_kv(pc, layer, c, ws);
+    ws.jobs.push_back({ws.q.data() + pc.row0 * H, H, ws.attn.data() + pc.row0 * H, H, pc.n_rows,
+                       pc.pos0, pc.kv->layer_k(layer), pc.kv->layer_v(layer),
+                       pc.kv->head_stride()});
   }
   kernels::causal_attention(ws.jobs, {c.num_attention_heads, c.num_key_value_heads, c.head_dim()},
                             ws.attention);
 
   // The queries are spent: their buffer takes the projection before the residual add.
-  kernels::linear(ws.attn.data(), n_rows, w.o_proj, nullptr, ws.q.data());
+  kernels::linear(ws.attn.data(), n_rows, w.o_proj, nullptr, ws.q.data(), p);
   add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
 }
 
-void mlp_forward(const LayerWeights& w, const io::LlmConfig& c, int64_t n_rows, Workspace& ws) {
+void mlp_forward(const LayerWeights& w, const io::LlmConfig& c, int64_t n_rows, Workspace& ws,
+                 kernels::Precision p) {
   const int64_t H = c.hidden_size, F = c.intermediate_size;
   kernels::rmsnorm(ws.x.data(), n_rows, H, w.post_attention_layernorm.data(), float(c.rms_norm_eps),
                    ws.xn.data());
-  kernels::linear(ws.xn.data(), n_rows, w.gate_proj, nullptr, ws.gate.data());
-  kernels::linear(ws.xn.data(), n_rows, w.up_proj, nullptr, ws.up.data());
+  kernels::linear(ws.xn.data(), n_rows, w.gate_proj, nullptr, ws.gate.data(), p);
+  kernels::linear(ws.xn.data(), n_rows, w.up_proj, nullptr, ws.up.data(), p);
   kernels::silu_mul(ws.gate.data(), ws.up.data(), n_rows * F, ws.gate.data());
-  kernels::linear(ws.gate.data(), n_rows, w.down_proj, nullptr, ws.q.data());
+  kernels::linear(ws.gate.data(), n_rows, w.down_proj, nullptr, ws.q.data(), p);
   add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
 }
 
 void block_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
                    const kernels::RopeTable& rope, std::span<const Piece> pieces, int64_t n_rows,
-                   Workspace& ws) {
-  attention_forward(w, layer, c, rope, pieces, n_rows, ws);
-  mlp_forward(w, c, n_rows, ws);
+                   Workspace& ws, kernels::Precision p) {
+  attention_forward(w, layer, c, rope, pieces, n_rows, ws, p);
+  mlp_forward(w, c, n_rows, ws, p);
 }
 
 }  // namespace dsvl::llm

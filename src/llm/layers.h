@@ -9,6 +9,7 @@
 #include <span>
 
 #include "io/config.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rope.h"
 #include "llm/weights.h"
 #include "llm/workspace.h"
@@ -16,16 +17,19 @@
 namespace dsvl::llm {
 
 // ws.x[0, n_rows) is updated in place; `pieces` say which sequence (and position) each row
-// belongs to. Writes keys/values of layer `layer` at the pieces' positions.
+// belongs to. Writes keys/values of layer `layer` at the pieces' positions. `p` is the
+// precision of the projections; RMSNorm, RoPE, attention (scores, softmax, p·v) and SiLU
+// stay float32.
 void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& config,
                        const kernels::RopeTable& rope, std::span<const Piece> pieces,
-                       int64_t n_rows, Workspace& ws);
+                       int64_t n_rows, Workspace& ws, kernels::Precision p);
 
-void mlp_forward(const LayerWeights& w, const io::LlmConfig& config, int64_t n_rows, Workspace& ws);
+void mlp_forward(const LayerWeights& w, const io::LlmConfig& config, int64_t n_rows, Workspace& ws,
+                 kernels::Precision p);
 
 // attention_forward then mlp_forward.
 void block_forward(const LayerWeights& w, int layer, const io::LlmConfig& config,
                    const kernels::RopeTable& rope, std::span<const Piece> pieces, int64_t n_rows,
-                   Workspace& ws);
+                   Workspace& ws, kernels::Precision p);
 
 }  // namespace dsvl::llm

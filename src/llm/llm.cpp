@@ -37,7 +37,7 @@ void widen_row(const TensorView& t, int64_t row, int64_t cols, float* out) {
 }  // namespace
 
 std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightStore& store,
-                               int64_t max_positions) {
+                               int64_t max_positions, kernels::Precision precision) {
   // A copy of the store shares its mmapped files; it keeps the views valid.
   auto kept = std::make_shared<io::WeightStore>(store);
   const io::WeightStore* s = kept.get();
@@ -46,15 +46,16 @@ std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightSt
       [s](const std::string& key, const Shape& shape) -> const TensorView& {
         return s->require(key, shape);
       },
-      kept, max_positions);
+      kept, max_positions, precision);
 }
 
 std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const WeightSource& source,
-                               std::shared_ptr<const void> keepalive, int64_t max_positions) {
-  std::unique_ptr<Llm> m(new Llm());
+                               std::shared_ptr<const void> keepalive, int64_t max_positions,
+                               kernels::Precision precision) {
+  std::unique_ptr<Llm> m(new Llm(precision));
   m->config_ = config.llm;
   m->image_tokens_ = config.chat.num_image_tokens;
-  m->weights_ = bind_llm_weights(config.llm, source);
+  m->weights_ = bind_llm_weights(config.llm, source, &m->arena_);
   const int64_t max_pos = config.llm.max_position_embeddings;
   const int64_t n_pos = max_positions > 0 ? std::min(max_positions, max_pos) : max_pos;
   m->rope_ = kernels::make_rope_table(config.llm.head_dim(), config.llm.rope_theta, n_pos);
@@ -115,7 +116,8 @@ void Llm::check_segments(std::span<const Segment> segments) const {
 
 void Llm::chunk_forward(int64_t n_rows, Workspace& ws) const {
   for (int l = 0; l < config_.num_hidden_layers; ++l)
-    block_forward(weights_.layers[size_t(l)], l, config_, rope_, ws.pieces, n_rows, ws);
+    block_forward(weights_.layers[size_t(l)], l, config_, rope_, ws.pieces, n_rows, ws,
+                  precision());
 }
 
 // Final norm and lm_head on the chunk rows that want logits (gathered into ws.xn).
@@ -128,7 +130,7 @@ int64_t Llm::chunk_logits(Workspace& ws, float* logits) const {
   if (m == 0) return 0;
   kernels::rmsnorm(ws.xn.data(), m, H, weights_.norm.data(), float(config_.rms_norm_eps),
                    ws.xn.data());
-  kernels::linear(ws.xn.data(), m, weights_.lm_head, nullptr, logits);
+  kernels::linear(ws.xn.data(), m, weights_.lm_head, nullptr, logits, precision());
   return m;
 }
 

@@ -1,6 +1,8 @@
 // DeepSeek LLM as DeepSeek-VL uses it (spec §3.1, §5): token embeddings with image rows
-// merged in, LLaMA decoder layers, final RMSNorm, untied lm_head. Float32 activations,
-// weights as stored.
+// merged in, LLaMA decoder layers, final RMSNorm, untied lm_head. Float32 activations; the
+// GEMMs run at the precision chosen at load (kernels/cpu/weight_arena.h): kF32 multiplies the
+// weights as stored, kBF16 rounds activations to bf16 and uses bf16 weights (BF16 as stored,
+// F16/F32 converted once at load) with float32 accumulation.
 //
 // Thread-safety: an Llm is immutable after load and may be shared by any number of threads;
 // each concurrent forward needs its own Workspace and its own KV caches.
@@ -40,12 +42,14 @@ class Llm {
   // max_positions > 0 tabulates RoPE only that far (the context the caller will use) instead
   // of all max_position_embeddings: the table is the one allocation a config alone sizes.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const io::WeightStore& store,
-                                   int64_t max_positions = 0);
+                                   int64_t max_positions = 0,
+                                   kernels::Precision precision = kernels::Precision::kF32);
   // Same from any weight source (in-memory models in tests and benchmarks); `keepalive` owns
   // whatever the views point into.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const WeightSource& source,
                                    std::shared_ptr<const void> keepalive = nullptr,
-                                   int64_t max_positions = 0);
+                                   int64_t max_positions = 0,
+                                   kernels::Precision precision = kernels::Precision::kF32);
 
   const io::LlmConfig& config() const { return config_; }
   int64_t vocab_size() const { return config_.vocab_size; }
@@ -55,6 +59,9 @@ class Llm {
   // Positions RoPE is tabulated for (max_position_embeddings, or load's max_positions).
   int64_t max_positions() const { return rope_.n_pos; }
   const LlmWeights& weights() const { return weights_; }
+  kernels::Precision precision() const { return arena_.precision(); }
+  // Bytes of weight copies the model owns (bf16 conversions; 0 when all is mmapped).
+  int64_t owned_weight_bytes() const { return arena_.owned_bytes(); }
 
   // Token embeddings: out [n, hidden]. Negative ids embed as id 0, as the official code does
   // (input_ids[input_ids < 0] = 0); ids ≥ vocab_size throw RequestError.
@@ -80,13 +87,14 @@ class Llm {
                float* logits) const;
 
  private:
-  Llm() = default;
+  explicit Llm(kernels::Precision p) : arena_(p) {}
   void check_segments(std::span<const Segment> segments) const;
   void chunk_forward(int64_t n_rows, Workspace& ws) const;
   int64_t chunk_logits(Workspace& ws, float* logits) const;
 
   io::LlmConfig config_;
   int64_t image_tokens_ = 576;
+  kernels::WeightArena arena_;  // owns converted matrices weights_ points into
   LlmWeights weights_;
   kernels::RopeTable rope_;
   std::shared_ptr<const void> keepalive_;

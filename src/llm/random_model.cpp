@@ -104,11 +104,12 @@ std::shared_ptr<InMemoryWeights> make_random_llm_weights(const io::LlmConfig& c,
 }
 
 std::unique_ptr<Llm> load_in_memory(const io::LlmConfig& config,
-                                    std::shared_ptr<const InMemoryWeights> weights) {
+                                    std::shared_ptr<const InMemoryWeights> weights,
+                                    kernels::Precision precision) {
   io::ModelConfig mc;
   mc.llm = config;
   const WeightSource source = weights->source();
-  return Llm::load(mc, source, std::move(weights));
+  return Llm::load(mc, source, std::move(weights), 0, precision);
 }
 
 }  // namespace dsvl::llm

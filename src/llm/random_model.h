@@ -41,8 +41,9 @@ class InMemoryWeights {
 std::shared_ptr<InMemoryWeights> make_random_llm_weights(const io::LlmConfig& config, DType dtype,
                                                          uint64_t seed);
 
-// Loads an Llm over in-memory weights (kept alive by the model).
+// Loads an Llm over in-memory weights (kept alive by the model), GEMMs at `precision`.
 std::unique_ptr<Llm> load_in_memory(const io::LlmConfig& config,
-                                    std::shared_ptr<const InMemoryWeights> weights);
+                                    std::shared_ptr<const InMemoryWeights> weights,
+                                    kernels::Precision precision = kernels::Precision::kF32);
 
 }  // namespace dsvl::llm

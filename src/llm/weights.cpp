@@ -7,9 +7,16 @@ namespace {
 
 class Binder {
  public:
-  explicit Binder(const WeightSource& source) : source_(source) {}
+  Binder(const WeightSource& source, kernels::WeightArena* arena)
+      : source_(source), arena_(arena) {}
 
+  // A GEMM operand: through the arena (a bf16 copy on the bf16 path for F16/F32 checkpoints).
   TensorView matrix(const std::string& key, int64_t rows, int64_t cols) const {
+    const TensorView& v = checked(key, {rows, cols});
+    return arena_ ? arena_->matrix(v) : v;
+  }
+  // A row-gathered table (the token embeddings): as stored.
+  TensorView table(const std::string& key, int64_t rows, int64_t cols) const {
     return checked(key, {rows, cols});
   }
   std::vector<float> vector(const std::string& key, int64_t n) const {
@@ -25,16 +32,18 @@ class Binder {
     return v;
   }
   const WeightSource& source_;
+  kernels::WeightArena* arena_;
 };
 
 }  // namespace
 
-LlmWeights bind_llm_weights(const io::LlmConfig& c, const WeightSource& source) {
-  const Binder b(source);
+LlmWeights bind_llm_weights(const io::LlmConfig& c, const WeightSource& source,
+                            kernels::WeightArena* arena) {
+  const Binder b(source, arena);
   const int64_t H = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t kv = int64_t(c.num_key_value_heads) * c.head_dim();
   LlmWeights w;
-  w.embed_tokens = b.matrix("model.embed_tokens.weight", V, H);
+  w.embed_tokens = b.table("model.embed_tokens.weight", V, H);
   w.layers.resize(size_t(c.num_hidden_layers));
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";

@@ -1,6 +1,8 @@
 // The language model's weights, bound by checkpoint name (prefix `language_model.`, HF LLaMA
 // names — spec §2.1). Matrices stay in the checkpoint's dtype (F32/F16/BF16) and memory
-// (mmapped); the small norm vectors are widened to float32 once at load.
+// (mmapped) — except on the bf16 path, where F16/F32 GEMM matrices are rounded once to bf16
+// copies owned by the model's WeightArena; the small norm vectors are widened to float32 once
+// at load.
 #pragma once
 
 #include <functional>
@@ -9,6 +11,7 @@
 
 #include "core/tensor.h"
 #include "io/config.h"
+#include "kernels/cpu/weight_arena.h"
 
 namespace dsvl::llm {
 
@@ -26,7 +29,7 @@ struct LayerWeights {
 };
 
 struct LlmWeights {
-  TensorView embed_tokens;  // model.embed_tokens.weight [vocab, hidden]
+  TensorView embed_tokens;  // model.embed_tokens.weight [vocab, hidden], always as stored
   std::vector<LayerWeights> layers;
   std::vector<float> norm;  // model.norm.weight
   TensorView lm_head;       // lm_head.weight [vocab, hidden] (untied)
@@ -36,7 +39,8 @@ struct LlmWeights {
 inline constexpr const char* kLlmPrefix = "language_model.";
 
 // Binds every LLM weight; the first missing, mis-shaped or non-float tensor throws an error
-// naming it.
-LlmWeights bind_llm_weights(const io::LlmConfig& config, const WeightSource& source);
+// naming it. GEMM matrices (projections, lm_head) go through `arena` when given.
+LlmWeights bind_llm_weights(const io::LlmConfig& config, const WeightSource& source,
+                            kernels::WeightArena* arena = nullptr);
 
 }  // namespace dsvl::llm

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/threadpool.h"
 #include "io/model_keys.h"
+#include "kernels/cpu/weight_arena.h"
 #include "runtime/generate.h"
 #include "runtime/kv_cache.h"
 #include "runtime/request_prep.h"
@@ -106,10 +107,7 @@ Bench::Bench(const BenchParams& params, std::function<void(const std::string&)> 
   for (const auto& e : std::filesystem::directory_iterator(params.model_dir, ec))
     if (e.path().extension() == ".safetensors") info_.file_bytes += double(e.file_size(ec));
   info_.threads = num_threads();
-  info_.precision = pipe_->precision();
-  if (params.precision == Precision::kBF16 && info_.precision != "bf16")
-    say("note: --precision bf16 was asked for, but this build runs the model in " +
-        info_.precision);
+  info_.precision = kernels::precision_name(pipe_->precision());
 }
 
 void Bench::say(const std::string& s) const {

@@ -28,6 +28,7 @@ void dump(const DumpParams& p) {
   if (p.ids.empty()) throw RequestError("--ids: no token ids given");
   if (p.steps < 0 || p.steps > 4096) throw RequestError("--steps must be in [0, 4096]");
   PipelineOptions opts;
+  opts.precision = Precision::kF32;  // goldens are compared at 1e-4: exact float32 only
   auto pipe = Pipeline::load(p.model_dir, opts);
   const auto& cfg = pipe->config();
   const int64_t V = cfg.llm.vocab_size, D = cfg.llm.hidden_size;

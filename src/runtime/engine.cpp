@@ -69,6 +69,7 @@ class EngineImpl final : public Engine {
     runtime::PipelineOptions po;
     po.max_positions = ctx_;
     po.decode_limits.max_pixels = p.max_image_pixels;
+    po.precision = p.precision;
     pipe_ = runtime::Pipeline::load(p.model_dir, po);
     pipe_->tokenizer();  // a model without a tokenizer cannot chat: fail at load
     load_ms_ = ms_since(t0);
@@ -83,7 +84,7 @@ class EngineImpl final : public Engine {
     info_.max_position_embeddings = cfg.llm.max_position_embeddings;
     info_.vocab_size = cfg.llm.vocab_size;
     info_.image_tokens = pipe_->image_tokens();
-    info_.precision = "f32";
+    info_.precision = kernels::precision_name(pipe_->precision());
     decoder_ = std::make_unique<runtime::BatchDecoder>(pipe_->llm(), p.parallel, ctx_);
     thread_ = std::thread([this] { loop(); });
   }
@@ -285,31 +286,37 @@ class EngineImpl final : public Engine {
         p += per - 1;
       }
     std::vector<runtime::PreparedImage> todo;
-    std::vector<int64_t> todo_index;
+    std::vector<std::vector<int64_t>> todo_index;  // the request's images each encoding fills
+    std::unordered_map<uint64_t, size_t> todo_of;  // hash → todo: a repeated image once
     for (int64_t i = 0; i < n; ++i) {
       if (size_t(i) < starts.size() && starts[size_t(i)] + per <= reused) continue;
-      if (const Tensor* hit = cache_.find(j.prep.image_hashes[size_t(i)])) {
+      const uint64_t hash = j.prep.image_hashes[size_t(i)];
+      const Tensor* hit = cache_.find(hash);
+      const auto pending = todo_of.find(hash);
+      const bool encode = !hit && pending == todo_of.end();
+      if (hit) {
         std::copy(hit->data.begin(), hit->data.end(), image_embeds.data.begin() + i * per * D);
-        std::lock_guard<std::mutex> lk(mu_);
-        ++stats_.image_cache_hits;
+      } else if (!encode) {
+        todo_index[pending->second].push_back(i);
       } else {
+        todo_of.emplace(hash, todo.size());
         todo.push_back(pipe_->prepare(j.prep.images[size_t(i)]));
-        todo_index.push_back(i);
-        std::lock_guard<std::mutex> lk(mu_);
-        ++stats_.image_cache_misses;
+        todo_index.push_back({i});
       }
+      std::lock_guard<std::mutex> lk(mu_);
+      ++(encode ? stats_.image_cache_misses : stats_.image_cache_hits);
     }
     if (!todo.empty()) {
       std::vector<const runtime::PreparedImage*> ptrs;
       for (auto& t : todo) ptrs.push_back(&t);
       Tensor emb = pipe_->encode_images(ptrs);
       for (size_t k = 0; k < todo.size(); ++k) {
-        const int64_t i = todo_index[k];
         auto b = emb.data.begin() + int64_t(k) * per * D;
-        std::copy(b, b + per * D, image_embeds.data.begin() + i * per * D);
+        for (const int64_t i : todo_index[k])
+          std::copy(b, b + per * D, image_embeds.data.begin() + i * per * D);
         Tensor one({per, D});
         std::copy(b, b + per * D, one.data.begin());
-        cache_.put(j.prep.image_hashes[size_t(i)], std::move(one));
+        cache_.put(j.prep.image_hashes[size_t(todo_index[k][0])], std::move(one));
       }
     }
     return image_embeds;

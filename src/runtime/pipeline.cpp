@@ -9,6 +9,21 @@
 namespace dsvl::runtime {
 namespace fs = std::filesystem;
 
+kernels::Precision resolve_precision(Precision requested, const io::WeightStore& store) {
+  switch (requested) {
+    case Precision::kF32:
+      return kernels::Precision::kF32;
+    case Precision::kBF16:
+      return kernels::Precision::kBF16;
+    case Precision::kAuto:
+      break;
+  }
+  // The released checkpoints are F16 and the official inference casts them to bf16.
+  const DType t = store.get("language_model.lm_head.weight").dtype;
+  return t == DType::kF16 || t == DType::kBF16 ? kernels::Precision::kBF16
+                                               : kernels::Precision::kF32;
+}
+
 std::unique_ptr<Pipeline> Pipeline::load(const std::string& dir, const PipelineOptions& opts) {
   auto p = std::unique_ptr<Pipeline>(new Pipeline());
   p->config_ = io::load_model_config(dir);
@@ -17,14 +32,20 @@ std::unique_ptr<Pipeline> Pipeline::load(const std::string& dir, const PipelineO
   std::error_code ec;
   if (opts.load_tokenizer && fs::exists(fs::path(dir) / "tokenizer.json", ec))
     p->tokenizer_ = tokenizer::Tokenizer::load(dir);
-  p->vision_ = vision::VisionModel::load(p->config_, p->store_);
-  p->aligner_ = aligner::Aligner::load(p->config_, p->store_);
-  p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions);
+  const kernels::Precision prec = resolve_precision(opts.precision, p->store_);
+  p->vision_ = vision::VisionModel::load(p->config_, p->store_, prec);
+  p->aligner_ = aligner::Aligner::load(p->config_, p->store_, prec);
+  p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec);
   if (p->tokenizer_ && int64_t(p->tokenizer_->vocab_size()) > p->config_.llm.vocab_size)
     throw ConfigError(dir + ": tokenizer has " + std::to_string(p->tokenizer_->vocab_size()) +
                       " ids but the model embeds only " +
                       std::to_string(p->config_.llm.vocab_size));
   return p;
+}
+
+int64_t Pipeline::owned_weight_bytes() const {
+  return vision_->owned_weight_bytes() + aligner_->owned_weight_bytes() +
+         llm_->owned_weight_bytes();
 }
 
 const tokenizer::Tokenizer& Pipeline::tokenizer() const {

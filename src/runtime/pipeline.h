@@ -30,9 +30,14 @@ struct PipelineOptions {
   bool load_tokenizer = true;         // kits have none: `dump` passes false
   image::DecodeLimits decode_limits;  // max pixels per image
   int64_t max_positions = 0;          // > 0: the context the caller will use (Llm::load)
-  // Requested; Pipeline::precision() says what was used.
+  // GEMM precision of every model part (resolve_precision). Auto, as LoadParams: bf16 for
+  // F16/BF16 checkpoints. `dump` and the conformance checks ask for kF32.
   Precision precision = Precision::kAuto;
 };
+
+// kAuto → kBF16 when the LLM weights (language_model.lm_head.weight) are F16 or BF16, kF32
+// when they are F32; kF32 / kBF16 as asked.
+kernels::Precision resolve_precision(Precision requested, const io::WeightStore& store);
 
 class Pipeline {
  public:
@@ -51,9 +56,11 @@ class Pipeline {
   int32_t image_token_id() const;
   int32_t eos_id() const;
   int image_tokens() const { return config_.chat.num_image_tokens; }
-  // The precision the model computes in, "f32" or "bf16" (options.precision resolved
-  // against the checkpoint). The bf16 path is not wired yet: always "f32".
-  const std::string& precision() const { return precision_; }
+  // The precision every GEMM of the vision towers, aligner and LLM runs at.
+  kernels::Precision precision() const { return llm_->precision(); }
+  // Bytes of weight copies the models own: bf16 conversions of F16/F32 matrices on the bf16
+  // path (never a float32 copy); 0 when every weight is used from the mmapped files.
+  int64_t owned_weight_bytes() const;
 
   // Decode (file or bytes) and preprocess. Errors name the image.
   PreparedImage prepare_file(const std::string& path) const;
@@ -74,7 +81,6 @@ class Pipeline {
   std::unique_ptr<aligner::Aligner> aligner_;
   std::unique_ptr<llm::Llm> llm_;
   image::DecodeLimits limits_;
-  std::string precision_ = "f32";
 };
 
 }  // namespace dsvl::runtime

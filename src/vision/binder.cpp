@@ -15,6 +15,11 @@ TensorView Binder::view(const std::string& name, const Shape& shape) const {
   return v;
 }
 
+TensorView Binder::matrix(const std::string& name, const Shape& shape) const {
+  const TensorView v = view(name, shape);
+  return arena_ ? arena_->matrix(v) : v;
+}
+
 std::vector<float> Binder::floats(const std::string& name, const Shape& shape) const {
   return to_float(view(name, shape)).data;
 }

@@ -8,20 +8,25 @@
 
 #include "core/tensor.h"
 #include "io/safetensors.h"
+#include "kernels/cpu/weight_arena.h"
 
 namespace dsvl::vision {
 
 class Binder {
  public:
-  Binder(const io::WeightStore& store, std::string prefix)
-      : store_(store), prefix_(std::move(prefix)) {}
+  // `arena` (may be null: matrices as stored) decides how matrix() hands out GEMM weights.
+  Binder(const io::WeightStore& store, std::string prefix, kernels::WeightArena* arena = nullptr)
+      : store_(store), prefix_(std::move(prefix)), arena_(arena) {}
 
   // prefix + name + "." (e.g. sub("blocks.3") → ".../blocks.3.").
-  Binder sub(const std::string& name) const { return Binder(store_, prefix_ + name + "."); }
+  Binder sub(const std::string& name) const { return Binder(store_, prefix_ + name + ".", arena_); }
 
   // A float (F32/F16/BF16) tensor of exactly `shape`, as stored (no copy). Throws IoError if
   // absent, ShapeError naming file, key, actual and expected shape or dtype otherwise.
   TensorView view(const std::string& name, const Shape& shape) const;
+  // A GEMM operand (linear or conv weight): view() passed through the arena, i.e. a bf16 copy
+  // on the bf16 path for F16/F32 checkpoints (converted once, here).
+  TensorView matrix(const std::string& name, const Shape& shape) const;
   // The same, widened to float32 (small vectors: norms, biases, rel-pos tables).
   std::vector<float> floats(const std::string& name, const Shape& shape) const;
 
@@ -30,6 +35,7 @@ class Binder {
  private:
   const io::WeightStore& store_;
   std::string prefix_;
+  kernels::WeightArena* arena_;
 };
 
 }  // namespace dsvl::vision

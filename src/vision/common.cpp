@@ -23,11 +23,11 @@ void normalize_image(const float* x, int64_t S, const std::array<float, 3>& mean
 }
 
 void patch_embed_forward(const float* image, int64_t S, int64_t p, const TensorView& weight,
-                         const TensorView& bias, float* cols, float* out) {
+                         const TensorView& bias, float* cols, float* out, kernels::Precision prec) {
   const int64_t C = weight.shape[0], K = 3 * p * p;
   kernels::im2col_patches_nchw(image, 3, S, S, p, cols);
   const TensorView w2{weight.dtype, {C, K}, weight.data};
-  kernels::linear(cols, (S / p) * (S / p), w2, &bias, out);
+  kernels::linear(cols, (S / p) * (S / p), w2, &bias, out, prec);
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {

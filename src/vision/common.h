@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "kernels/cpu/matmul.h"
 #include "vision/vision.h"
 
 namespace dsvl::vision {
@@ -16,9 +17,10 @@ void normalize_image(const float* x, int64_t S, const std::array<float, 3>& mean
 
 // Patch embedding = conv p×p stride p + bias on a normalised [3, S, S] image, as im2col + GEMM:
 // out [(S/p)², C] in row-major patch order (= the NHWC map, or the flattened token sequence).
-// cols: (S/p)²·3·p² floats of scratch. weight [C, 3, p, p], bias [C] as stored.
+// cols: (S/p)²·3·p² floats of scratch. weight [C, 3, p, p], bias [C] as stored; `prec` is the
+// GEMM precision.
 void patch_embed_forward(const float* image, int64_t S, int64_t p, const TensorView& weight,
-                         const TensorView& bias, float* cols, float* out);
+                         const TensorView& bias, float* cols, float* out, kernels::Precision prec);
 
 // y[i] += x[i].
 void add_inplace(float* y, const float* x, int64_t n);

@@ -18,11 +18,12 @@ constexpr const char* kLowPrefix = "vision_model.vision_tower_low.vision_tower."
 
 class HybridTower final : public VisionModel {
  public:
-  HybridTower(const io::ModelConfig& config, const io::WeightStore& store)
-      : sam_cfg_(*config.vision.sam),
+  HybridTower(const io::ModelConfig& config, const io::WeightStore& store, kernels::Precision p)
+      : VisionModel(p),
+        sam_cfg_(*config.vision.sam),
         siglip_cfg_(config.vision.siglip),
-        sam_(sam::bind_weights(sam_cfg_, store, kHighPrefix)),
-        siglip_(siglip::bind_weights(siglip_cfg_, store, kLowPrefix)) {
+        sam_(sam::bind_weights(sam_cfg_, store, kHighPrefix, &arena_)),
+        siglip_(siglip::bind_weights(siglip_cfg_, store, kLowPrefix, &arena_)) {
     if (sam_cfg_.downsample_channels[1] != siglip_cfg_.width)
       throw ConfigError("vision: SAM output channels " +
                         std::to_string(sam_cfg_.downsample_channels[1]) +
@@ -80,9 +81,9 @@ class HybridTower final : public VisionModel {
 }  // namespace
 
 std::unique_ptr<VisionModel> make_hybrid_tower(const io::ModelConfig& config,
-                                               const io::WeightStore& store) {
+                                               const io::WeightStore& store, kernels::Precision p) {
   if (!config.vision.sam) throw ConfigError("vision: hybrid tower without a SAM config");
-  return std::make_unique<HybridTower>(config, store);
+  return std::make_unique<HybridTower>(config, store, p);
 }
 
 }  // namespace dsvl::vision

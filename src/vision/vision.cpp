@@ -12,8 +12,10 @@ constexpr const char* kClipPrefix = "vision_model.vision_tower.";
 
 class ClipTower final : public VisionModel {
  public:
-  ClipTower(const io::ModelConfig& config, const io::WeightStore& store)
-      : cfg_(config.vision.siglip), w_(siglip::bind_weights(cfg_, store, kClipPrefix)) {}
+  ClipTower(const io::ModelConfig& config, const io::WeightStore& store, kernels::Precision p)
+      : VisionModel(p),
+        cfg_(config.vision.siglip),
+        w_(siglip::bind_weights(cfg_, store, kClipPrefix, &arena_)) {}
 
   VisionFeatures encode(const float* pixels, const float* low_res, int n,
                         DebugTaps* debug) const override {
@@ -45,17 +47,18 @@ class ClipTower final : public VisionModel {
 }  // namespace
 
 std::unique_ptr<VisionModel> make_clip_tower(const io::ModelConfig& config,
-                                             const io::WeightStore& store) {
-  return std::make_unique<ClipTower>(config, store);
+                                             const io::WeightStore& store, kernels::Precision p) {
+  return std::make_unique<ClipTower>(config, store, p);
 }
 
 std::unique_ptr<VisionModel> VisionModel::load(const io::ModelConfig& config,
-                                               const io::WeightStore& store) {
+                                               const io::WeightStore& store,
+                                               kernels::Precision precision) {
   switch (config.vision.kind) {
     case io::VisionKind::kSiglip:
-      return make_clip_tower(config, store);
+      return make_clip_tower(config, store, precision);
     case io::VisionKind::kHybrid:
-      return make_hybrid_tower(config, store);
+      return make_hybrid_tower(config, store, precision);
   }
   throw ConfigError("vision: unknown vision tower kind");
 }

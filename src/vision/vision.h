@@ -19,6 +19,7 @@
 #include "core/tensor.h"
 #include "io/config.h"
 #include "io/safetensors.h"
+#include "kernels/cpu/weight_arena.h"
 
 namespace dsvl::vision {
 
@@ -44,10 +45,16 @@ class VisionModel {
  public:
   // Binds every tensor the tower uses (exact shapes from the config; a missing or mis-shaped
   // tensor throws IoError / ShapeError naming it). Unused checkpoint tensors (attn_pool.*,
-  // high_layer_norm, low_layer_norm) are never read.
+  // high_layer_norm, low_layer_norm) are never read. `precision` is that of every linear layer
+  // and conv (kernels/cpu/weight_arena.h: on kBF16, F16/F32 matrices are converted once here).
   static std::unique_ptr<VisionModel> load(const io::ModelConfig& config,
-                                           const io::WeightStore& store);
+                                           const io::WeightStore& store,
+                                           kernels::Precision precision = kernels::Precision::kF32);
   virtual ~VisionModel() = default;
+
+  kernels::Precision precision() const { return arena_.precision(); }
+  // Bytes of weight copies the model owns (bf16 conversions; 0 when all is mmapped).
+  int64_t owned_weight_bytes() const { return arena_.owned_bytes(); }
 
   // pixels: n processor outputs [n, 3, S, S] in [0, 1] (S = image_size(): 1024 hybrid, 384
   // SigLIP-only); the towers normalise internally (spec §3.2). low_res: hybrid only, the
@@ -62,6 +69,10 @@ class VisionModel {
   virtual int low_res_size() const = 0;      // 384 for the hybrid, 0 if no low-res input
   virtual int tokens_per_image() const = 0;  // 576
   virtual int width() const = 0;             // C of the features (= aligner input_dim)
+
+ protected:
+  explicit VisionModel(kernels::Precision p) : arena_(p) {}
+  kernels::WeightArena arena_;  // built before the towers' weights, which point into it
 };
 
 }  // namespace dsvl::vision

@@ -25,8 +25,10 @@ const std::string& tiny(const std::string& like) {
   return made[like] = dir;
 }
 
-// The JSON lines of stdout, by test name; checks the contract keys and their order.
-std::map<std::string, nlohmann::ordered_json> rows(const std::string& out) {
+// The JSON lines of stdout, by test name; checks the contract keys and their order, and the
+// precision every row reports.
+std::map<std::string, nlohmann::ordered_json> rows(const std::string& out,
+                                                   const std::string& precision) {
   std::map<std::string, nlohmann::ordered_json> by_test;
   std::istringstream in(out);
   const std::vector<std::string> contract = {"test", "n",       "tok_per_s", "stddev",
@@ -43,17 +45,18 @@ std::map<std::string, nlohmann::ordered_json> rows(const std::string& out) {
     EXPECT_GT(j["ms"].get<double>(), 0) << line;
     EXPECT_GE(j["stddev"].get<double>(), 0) << line;
     EXPECT_GE(j["threads"].get<int>(), 1) << line;
-    EXPECT_EQ(j["precision"], "f32") << line;
+    EXPECT_EQ(j["precision"], precision) << line;
     EXPECT_GT(j["peak_rss_mb"].get<double>(), 0) << line;
     by_test[j["test"].get<std::string>()] = j;
   }
   return by_test;
 }
 
+// `dsvl synth` writes F16 weights: --precision auto runs them in bf16.
 TEST(CliBench, JsonHasEveryRowOnTiny1p3b) {
   const CliResult r = run_dsvl("bench -m " + tiny("1.3b-chat") + " --json --reps 1 -p 16 -n 4");
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto by = rows(r.out);
+  auto by = rows(r.out, "bf16");
   for (const char* t : {"vision.siglip", "prefill", "decode", "decode0", "ttft"})
     EXPECT_TRUE(by.count(t)) << t << "\n" << r.out;
   EXPECT_FALSE(by.count("vision.sam"));
@@ -66,10 +69,10 @@ TEST(CliBench, JsonHasEveryRowOnTiny1p3b) {
 }
 
 TEST(CliBench, HybridModelTimesBothTowers) {
-  const CliResult r =
-      run_dsvl("bench -m " + tiny("7b-chat") + " --json --reps 2 -p 16 -n 4 --images 2 -t 1");
+  const CliResult r = run_dsvl("bench -m " + tiny("7b-chat") +
+                               " --json --reps 2 -p 16 -n 4 --images 2 -t 1 --precision f32");
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto by = rows(r.out);
+  auto by = rows(r.out, "f32");
   for (const char* t : {"vision.sam", "vision.siglip", "prefill", "decode", "decode0", "ttft"})
     EXPECT_TRUE(by.count(t)) << t << "\n" << r.out;
   EXPECT_EQ(by["vision.sam"]["n"], 2);
@@ -89,12 +92,13 @@ TEST(CliBench, TablePrintsRowsRssAndLoad) {
   EXPECT_EQ(r.out.find("bench: "), std::string::npos) << r.out;
 }
 
-// The probe reads 1 GiB several times: too slow under the sanitizers.
+// The probe reads 1 GiB several times: too slow under the sanitizers (hence *Slow).
 TEST(CliBench, ProbeAddsLimitsSlow) {
   const CliResult r = run_dsvl("bench -m " + tiny("1.3b-chat") +
-                               " --json --probe --reps 1 -p 8 -n 2 --no-warmup -t 1");
+                               " --json --probe --reps 1 -p 8 -n 2 --no-warmup -t 1 "
+                               "--precision f32");
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto by = rows(r.out);
+  auto by = rows(r.out, "f32");
   ASSERT_TRUE(by.count("decode") && by.count("prefill")) << r.out;
   EXPECT_EQ(by["decode"]["limit"], "bandwidth");
   EXPECT_EQ(by["prefill"]["limit"], "fp32 peak");
@@ -102,6 +106,17 @@ TEST(CliBench, ProbeAddsLimitsSlow) {
   EXPECT_GT(by["decode"]["pct_limit"].get<double>(), 0);
   EXPECT_GT(by["decode"]["bytes"].get<double>(), 0);
   EXPECT_GT(by["prefill"]["flop"].get<double>(), 0);
+}
+
+TEST(CliBench, Bf16RowsAreMeasuredAgainstTheBf16PeakSlow) {
+  const CliResult r = run_dsvl("bench -m " + tiny("1.3b-chat") +
+                               " --json --probe --reps 1 -p 8 -n 2 --images 0 --no-warmup "
+                               "--precision bf16");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto by = rows(r.out, "bf16");
+  EXPECT_EQ(by["prefill"]["limit"], "bf16 peak");
+  EXPECT_EQ(by["ttft"]["limit"], "bf16 peak");
+  EXPECT_EQ(by["decode"]["limit"], "bandwidth");
 }
 
 TEST(CliBench, BadFlagsFailWithAClearMessage) {

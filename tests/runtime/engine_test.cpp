@@ -2,6 +2,8 @@
 // built-in small tokenizer and with the real DeepSeek tokenizer (../shared):
 //   - response_format output always parses and matches the schema;
 //   - the prefix cache changes nothing but the work done (same greedy output as without);
+//   - an image already in the image-embedding cache is never encoded again, and gives the
+//     same output as when it was encoded;
 //   - requests decoded together (continuous batching, parallel 4) give the same greedy
 //     outputs as the same requests one by one.
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "common/shared.h"
 #include "dsvl/dsvl.h"
@@ -74,7 +77,7 @@ Request chat(std::vector<Message> messages, int max_tokens, float temperature = 
 Message user(const std::string& text) { return {"user", text, {}}; }
 
 // A small PNG (solid colour), encoded by hand so the test needs no files.
-std::string tiny_png();
+std::string tiny_png(char red = char(200));
 
 // Submits all requests at once and waits for every result (in request order).
 std::vector<Result> run_together(Engine& e, const std::vector<Request>& rs) {
@@ -177,8 +180,51 @@ TEST_P(EngineTest, BatchedEqualsSequential) {
   }
 }
 
+TEST_P(EngineTest, ImageCacheHitIsNeverEncodedAgain) {
+  // Without the prefix cache every request looks all its images up in the image cache.
+  Engine& e = engine(dir_, false);
+  // Colours no other test uses, so that the shared engine has not seen these images.
+  const std::string a = tiny_png(char(11)), b = tiny_png(char(12));
+  auto ask = [&](const std::string& text, std::vector<std::string> images) {
+    Message m = user(text);
+    for (auto& bytes : images) m.images.push_back({"", bytes, "png"});
+    const Engine::Stats before = e.stats();
+    const Result r = e.generate(chat({m}, 4));
+    EXPECT_NE(r.finish_reason, "error") << r.error;
+    const Engine::Stats after = e.stats();
+    return std::tuple{r.text, after.image_cache_misses - before.image_cache_misses,
+                      after.image_cache_hits - before.image_cache_hits};
+  };
+  const auto [first, misses1, hits1] = ask("What is this?", {a});
+  EXPECT_EQ(misses1, 1);  // encoded once
+  EXPECT_EQ(hits1, 0);
+  const auto [again, misses2, hits2] = ask("What is this?", {a});
+  EXPECT_EQ(misses2, 0);  // not encoded again
+  EXPECT_EQ(hits2, 1);
+  EXPECT_EQ(again, first);  // the cached embeddings are the encoded ones
+  // A request holding a cached image and a new one twice encodes the new one once
+  // (three images fill 1728 of the 2048 positions).
+  const auto [text3, misses3, hits3] =
+      ask("<image_placeholder><image_placeholder><image_placeholder>Compare.", {b, a, b});
+  EXPECT_EQ(misses3, 1);
+  EXPECT_EQ(hits3, 2);
+  (void)text3;
+}
+
 INSTANTIATE_TEST_SUITE_P(Tokenizers, EngineTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "DeepSeek" : "Small"; });
+
+// Synth models are F16 (as the released config says float16): auto runs them on the bf16 path;
+// --precision f32 forces the exact one. ModelInfo reports what is in use.
+TEST(EnginePrecision, AutoIsBf16ForF16CheckpointsAndF32CanBeForced) {
+  const std::string dir = tiny_model(false);
+  EXPECT_EQ(engine(dir, false).info().precision, "bf16");
+  LoadParams p;
+  p.model_dir = dir;
+  p.ctx = 256;
+  p.precision = Precision::kF32;
+  EXPECT_EQ(Engine::load(p)->info().precision, "f32");
+}
 
 // PNG writer (stored deflate blocks, no zlib needed): 16×16 RGB, one colour.
 uint32_t crc32(const std::string& s) {
@@ -193,12 +239,12 @@ std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8
 std::string chunk(const std::string& type, const std::string& data) {
   return be32(uint32_t(data.size())) + type + data + be32(crc32(type + data));
 }
-std::string tiny_png() {
+std::string tiny_png(char red) {
   const int w = 16, h = 16;
   std::string raw;
   for (int y = 0; y < h; ++y) {
     raw += char(0);
-    for (int x = 0; x < w; ++x) raw += std::string{char(200), char(40), char(90)};
+    for (int x = 0; x < w; ++x) raw += std::string{red, char(40), char(90)};
   }
   uint32_t a = 1, b = 0;  // adler32
   for (unsigned char c : raw) a = (a + c) % 65521, b = (b + a) % 65521;

@@ -4,10 +4,19 @@
 // freed, the server still answers and its RSS came back near the baseline.
 //
 // usage: node load_test.mjs [--url http://127.0.0.1:8080] [--key KEY] [--streams 64]
-//          [--requests 256] [--disconnect 0.25] [--max-seconds 240] [--prompt TEXT]
-//          [--max-tokens 64] [--rss-slack-mb 32] [--seed 1]
+//          [--requests 256] [--warmup STREAMS] [--disconnect 0.25] [--max-seconds 240]
+//          [--prompt TEXT] [--max-tokens 64] [--rss-slack-mb 32] [--seed 1] [--pid PID]
+// A warm-up round (--warmup requests, 0 for none) lets pools and caches reach their steady
+// size; the measured round follows. Memory is the server's VmRSS from /proc/PID/status with
+// --pid (same machine), else its process_resident_memory_bytes metric, sampled every 100 ms
+// for the peak. Everything is bounded: at most warmup + requests requests, and every request
+// still open at --max-seconds is aborted (and counted as failed).
+// With --pid the report also has the server's CPU time over the measured round (user +
+// system, from /proc/PID/stat), which depends less on other load than wall-clock numbers.
 // Exit status 0 when: no request failed (429s are counted, not failures), the server's
 // active-request gauge returned to 0, /health is 200, and RSS grew < slack + 10%.
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1]]);
   return acc;
@@ -16,6 +25,8 @@ const url = args.url || process.env.DSVL_URL || "http://127.0.0.1:8080";
 const key = args.key || process.env.DSVL_API_KEY || "";
 const streams = Number(args.streams || 64);
 const total = Number(args.requests || 256);
+const warmup = Number(args.warmup ?? streams);
+const pid = args.pid ? Number(args.pid) : 0;
 const dropShare = Number(args.disconnect || 0.25);
 const maxSeconds = Number(args["max-seconds"] || 240);
 const prompt = args.prompt || "Write a short poem about the sea.";
@@ -32,6 +43,13 @@ async function metric(name) {
   const text = await (await fetch(url + "/metrics")).text();
   const line = text.split("\n").find((l) => l.startsWith(name + " "));
   return line ? Number(line.split(" ")[1]) : NaN;
+}
+
+// The server's resident memory in bytes.
+async function rss() {
+  if (!pid) return metric("process_resident_memory_bytes");
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 // One streamed request; `dropAfter` > 0 aborts after that many chunks.
@@ -113,15 +131,32 @@ async function settle() {
   return false;
 }
 
-// Warm-up at full concurrency so that pools and caches reach their steady size first.
-await round(Math.min(streams, total), streams, dropShare);
-await settle();
-await sleep(500);
-const rssBefore = await metric("process_resident_memory_bytes");
+// The server's user + system CPU seconds (null without --pid).
+function cpuSeconds() {
+  if (!pid) return null;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in USER_HZ ticks
+}
+
+const load = () => loadavg().map((x) => +x.toFixed(2));
+const loadBefore = load();
+const rssFresh = await rss();
+if (warmup > 0) {
+  await round(warmup, streams, dropShare);
+  await settle();
+  await sleep(500);
+}
+const rssBefore = await rss();
+let rssPeak = rssBefore;
+const sampler = setInterval(async () => { rssPeak = Math.max(rssPeak, await rss()); }, 100);
+const cpuBefore = cpuSeconds();
 const { results, seconds } = await round(total, streams, dropShare);
+const cpuUsed = pid ? cpuSeconds() - cpuBefore : null;
+clearInterval(sampler);
+const loadDuring = load();
 const freed = await settle();
 await sleep(1000);
-const rssAfter = await metric("process_resident_memory_bytes");
+const rssAfter = await rss();
 const health = (await fetch(url + "/health")).status;
 
 const ok = results.filter((r) => r.status === 200 && !r.error && !r.dropped);
@@ -129,19 +164,24 @@ const dropped = results.filter((r) => r.dropped);
 const rejected = results.filter((r) => r.status === 429);
 const failed = results.filter((r) => r.error || (r.status !== 200 && r.status !== 429));
 const tokens = results.reduce((s, r) => s + r.tokens, 0);
+const ms = (xs, p) => { const v = pct(xs.filter((x) => x != null), p); return v == null ? null : Math.round(v); };
+const mb = (b) => +(b / 2 ** 20).toFixed(1);
 const report = {
   streams, requests: results.length, completed: ok.length, dropped: dropped.length,
   rejected_429: rejected.length, failed: failed.length, seconds: +seconds.toFixed(2),
-  requests_per_s: +(results.length / seconds).toFixed(2), tokens_per_s: +(tokens / seconds).toFixed(1),
-  latency_ms: { p50: pct(ok.map((r) => r.latency), 50), p90: pct(ok.map((r) => r.latency), 90),
-                p99: pct(ok.map((r) => r.latency), 99) },
-  ttft_ms: { p50: pct(results.map((r) => r.ttft).filter((x) => x != null), 50),
-             p90: pct(results.map((r) => r.ttft).filter((x) => x != null), 90) },
-  rss_mb: { before: +(rssBefore / 2 ** 20).toFixed(1), after: +(rssAfter / 2 ** 20).toFixed(1) },
+  requests_per_s: +(results.length / seconds).toFixed(2), tokens: tokens,
+  tokens_per_s: +(tokens / seconds).toFixed(1),
+  server_cpu_s: cpuUsed == null ? null : +cpuUsed.toFixed(2),
+  tokens_per_cpu_s: cpuUsed ? +(tokens / cpuUsed).toFixed(1) : null,
+  latency_ms: { p50: ms(ok.map((r) => r.latency), 50), p95: ms(ok.map((r) => r.latency), 95),
+                p99: ms(ok.map((r) => r.latency), 99) },
+  ttft_ms: { p50: ms(results.map((r) => r.ttft), 50), p95: ms(results.map((r) => r.ttft), 95),
+             p99: ms(results.map((r) => r.ttft), 99) },
+  rss_mb: { source: pid ? `/proc/${pid}/status VmRSS` : "process_resident_memory_bytes",
+            fresh: mb(rssFresh), before: mb(rssBefore), peak: mb(rssPeak), after: mb(rssAfter) },
+  loadavg: { before: loadBefore, end_of_run: loadDuring },
   slots_freed: freed, health,
 };
-for (const k of ["latency_ms", "ttft_ms"])
-  for (const p in report[k]) report[k][p] = report[k][p] == null ? null : Math.round(report[k][p]);
 console.log(JSON.stringify(report, null, 2));
 const rssOk = rssAfter - rssBefore < slackMb * 2 ** 20 + 0.1 * rssBefore;
 const problems = [];

@@ -49,12 +49,12 @@ int64_t conv2d_scratch_floats(const Conv2dShape& s) {
 }
 
 void conv2d_nhwc(const float* x, const Conv2dShape& s, const TensorView& w, const TensorView* b,
-                 float* y, float* scratch) {
+                 float* y, float* scratch, Precision p) {
   check(s, w, b);
   const int64_t K = s.Cin * s.kernel * s.kernel, M = s.OH() * s.OW();
   const TensorView w2{w.dtype, {s.Cout, K}, w.data};
   if (is_pointwise(s)) {
-    linear(x, M, w2, b, y);
+    linear(x, M, w2, b, y, p);
     return;
   }
   const int64_t OW = s.OW();
@@ -64,7 +64,7 @@ void conv2d_nhwc(const float* x, const Conv2dShape& s, const TensorView& w, cons
         for (int64_t m = m0; m < m1; ++m) im2col_row(x, s, m / OW, m % OW, scratch + m * K);
       },
       16);
-  linear(scratch, M, w2, b, y);
+  linear(scratch, M, w2, b, y, p);
 }
 
 void conv2d_nhwc_ref(const float* x, const Conv2dShape& s, const TensorView& w, const TensorView* b,

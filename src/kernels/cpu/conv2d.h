@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "kernels/cpu/matmul.h"
 
 namespace dsvl::kernels {
 
@@ -23,9 +24,10 @@ struct Conv2dShape {
 int64_t conv2d_scratch_floats(const Conv2dShape& s);
 
 // x: [H, W, Cin]; y: [OH, OW, Cout]; w: [Cout, Cin, k, k]; b: [Cout] or nullptr.
-// Throws ShapeError if w or b does not match s. Multithreaded.
+// Throws ShapeError if w or b does not match s. Multithreaded (im2col and GEMM). `p` is the
+// GEMM precision (kernels::linear).
 void conv2d_nhwc(const float* x, const Conv2dShape& s, const TensorView& w, const TensorView* b,
-                 float* y, float* scratch);
+                 float* y, float* scratch, Precision p = Precision::kF32);
 
 // Naive reference: direct 7-loop convolution with double accumulation.
 void conv2d_nhwc_ref(const float* x, const Conv2dShape& s, const TensorView& w, const TensorView* b,

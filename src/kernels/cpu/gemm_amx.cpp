@@ -6,6 +6,7 @@
 // as 2×2 tiles of 16×16 float32 accumulators: per 32 k, two A tiles, two B tiles, four
 // TDPBF16PS. Partial sums of each K block park in a per-thread buffer (L1/L2), and C is
 // written once, with bias, at the end.
+#include <algorithm>
 #include <cstring>
 
 #include "core/threadpool.h"

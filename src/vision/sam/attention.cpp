@@ -101,10 +101,11 @@ void decomposed_rel_pos(const float* q, int64_t ldq, int64_t S, int64_t d, const
   }
 }
 
-void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s) {
+void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s,
+                       kernels::Precision p) {
   const int64_t G = c.grid(), H = c.heads;
   float* qkv = s.big.data();  // [G², 3C]
-  kernels::linear(s.xn.data(), G * G, w.attn_qkv_weight, &w.attn_qkv_bias, qkv);
+  kernels::linear(s.xn.data(), G * G, w.attn_qkv_weight, &w.attn_qkv_bias, qkv, p);
   const int64_t per_row = w.window > 0 ? (G + w.window - 1) / w.window : 1;
   const int64_t n_tasks = per_row * per_row * H;
   // Tasks are (window, head) pairs dealt round-robin; each thread owns one slice of s.task.
@@ -117,7 +118,7 @@ void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s
         global_head(w, c, t, s, base);
     }
   });
-  kernels::linear(s.attn.data(), G * G, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data());
+  kernels::linear(s.attn.data(), G * G, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data(), p);
 }
 
 }  // namespace dsvl::vision::sam

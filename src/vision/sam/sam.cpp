@@ -60,11 +60,11 @@ size_t Scratch::bytes() const {
 void neck_path(const Weights& w, const NeckWeights& neck, const io::SamConfig& c, const float* x,
                float* out, Scratch& s, DebugTaps* taps) {
   const int64_t G = c.grid(), P = c.prompt_embed_dim, R = kNeckResize;
-  neck_forward(neck, c, x, s.neck_a.data(), s.neck_b.data(), s.big.data());
+  neck_forward(neck, c, x, s.neck_a.data(), s.neck_b.data(), s.big.data(), w.precision);
   capture_nchw(taps, "sam.neck", s.neck_a.data(), G, G, P);
   kernels::resize_bilinear_nhwc(s.neck_a.data(), G, G, P, s.interp.data(), R, R);
   capture_nchw(taps, "sam.neck_interp", s.interp.data(), R, R, P);
-  downsamples_forward(w, c, s.interp.data(), out, s.down0.data(), s.big.data());
+  downsamples_forward(w, c, s.interp.data(), out, s.down0.data(), s.big.data(), w.precision);
 }
 
 void forward(const Weights& w, const io::SamConfig& c, const float* pixels, float* out, Scratch& s,
@@ -73,11 +73,11 @@ void forward(const Weights& w, const io::SamConfig& c, const float* pixels, floa
   const int64_t D1 = c.downsample_channels[1];
   normalize_image(pixels, c.image_size, c.pixel_mean, c.pixel_std, s.image.data());
   patch_embed_forward(s.image.data(), c.image_size, c.patch_size, w.patch_embed_proj_weight,
-                      w.patch_embed_proj_bias, s.big.data(), s.x.data());
+                      w.patch_embed_proj_bias, s.big.data(), s.x.data(), w.precision);
   add_view_inplace(s.x.data(), w.pos_embed);
   capture(taps, "sam.x_after_pos", {1, G, G, C}, s.x.data());
   for (size_t i = 0; i < w.blocks.size(); ++i) {
-    block_forward(w.blocks[i], c, s);
+    block_forward(w.blocks[i], c, s, w.precision);
     if (i == 0 || int(i) == w.first_global)
       capture(taps, "sam.block" + std::to_string(i), {1, G, G, C}, s.x.data());
     if (int(i) == w.first_global) std::copy(s.x.begin(), s.x.end(), s.hd_in.begin());

@@ -13,6 +13,7 @@
 #include "core/tensor.h"
 #include "io/config.h"
 #include "io/safetensors.h"
+#include "kernels/cpu/weight_arena.h"
 #include "vision/vision.h"
 
 namespace dsvl::vision::sam {
@@ -44,17 +45,19 @@ struct Weights {
   TensorView pos_embed;                                       // [1, 64, 64, C] NHWC
   std::vector<BlockWeights> blocks;
   NeckWeights neck, neck_hd;
-  TensorView downsamples_0_weight;  // [D0, P, 3, 3] stride 2, no bias
-  TensorView downsamples_1_weight;  // [D1, D0, 3, 3] stride 2, no bias
-  float hd_alpha_downsamples = 0;   // scalar gate of the hd path
-  int first_global = 0;             // block whose output feeds neck_hd
+  TensorView downsamples_0_weight;                          // [D0, P, 3, 3] stride 2, no bias
+  TensorView downsamples_1_weight;                          // [D1, D0, 3, 3] stride 2, no bias
+  float hd_alpha_downsamples = 0;                           // scalar gate of the hd path
+  int first_global = 0;                                     // block whose output feeds neck_hd
+  kernels::Precision precision = kernels::Precision::kF32;  // of the GEMMs (the arena's)
 };
 
 // Binds `prefix` + keys above (prefix e.g. "vision_model.vision_tower_high.vision_tower.").
 // Rel-pos tables must have exactly 2S−1 rows (the official code would interpolate others; with
 // the fixed 1024 input that never happens, so other lengths are rejected).
+// The GEMM matrices (linears and convs) go through `arena` (null: as stored, float32).
 Weights bind_weights(const io::SamConfig& c, const io::WeightStore& store,
-                     const std::string& prefix);
+                     const std::string& prefix, kernels::WeightArena* arena = nullptr);
 
 // Side length of the neck's bilinear resize target (hard-coded 96 in the official code).
 constexpr int64_t kNeckResize = 96;
@@ -89,18 +92,20 @@ int64_t attention_task_floats(const io::SamConfig& c);
 void decomposed_rel_pos(const float* q, int64_t ldq, int64_t S, int64_t d, const float* table_h,
                         const float* table_w, float* rel_h, float* rel_w, float* tmp);
 
-// Attention of one block from s.xn into s.tmp (qkv, heads, proj), windowed or global.
-void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s);
-void mlp_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s);
+// Attention of one block from s.xn into s.tmp (qkv, heads, proj), windowed or global. `p` is
+// the precision of the linear layers and convs; attention, rel-pos terms and norms stay float32.
+void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s,
+                       kernels::Precision p);
+void mlp_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s, kernels::Precision p);
 // x ← x + attn(norm1(x)); x ← x + mlp(norm2(x)), on s.x.
-void block_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s);
+void block_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s, kernels::Precision p);
 
 // neck: x [G², C] → out [G², P]; `tmp` [G², P] and `cols` (3×3 im2col) are scratch.
 void neck_forward(const NeckWeights& w, const io::SamConfig& c, const float* x, float* out,
-                  float* tmp, float* cols);
+                  float* tmp, float* cols, kernels::Precision p);
 // The two stride-2 convs: x [96², P] → out [24², D1]; `mid` [48², D0], `cols` scratch.
 void downsamples_forward(const Weights& w, const io::SamConfig& c, const float* x, float* out,
-                         float* mid, float* cols);
+                         float* mid, float* cols, kernels::Precision p);
 
 // One image: pixels [3, 1024, 1024] in [0, 1] → out [D1, 24, 24] NCHW. Debug taps sam.* go to
 // `taps` when non-null.

@@ -34,9 +34,10 @@ size_t Scratch::bytes() const {
 
 // Standard multi-head self-attention over all T tokens, one task per head:
 // o_h = softmax((q_h·d^-½)·k_hᵀ)·v_h, heads concatenated head-major, then proj.
-void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s) {
+void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s,
+                       kernels::Precision p) {
   const int64_t T = c.n_tokens(), C = c.width, d = c.head_dim(), H = c.heads;
-  kernels::linear(s.xn.data(), T, w.attn_qkv_weight, &w.attn_qkv_bias, s.qkv.data());
+  kernels::linear(s.xn.data(), T, w.attn_qkv_weight, &w.attn_qkv_bias, s.qkv.data(), p);
   const float scale = float(1.0 / std::sqrt(double(d)));
   parallel_run([&](int tid, int nt) {
     float* scratch = s.task.data() + tid * s.task_stride;
@@ -46,26 +47,28 @@ void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch
                               s.attn.data() + h * d, C, scratch);
     }
   });
-  kernels::linear(s.attn.data(), T, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data());
+  kernels::linear(s.attn.data(), T, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data(), p);
 }
 
 // fc2(GELU(fc1(xn))) into s.tmp.
-void mlp_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s) {
+void mlp_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s,
+                 kernels::Precision p) {
   const int64_t T = c.n_tokens();
-  kernels::linear(s.xn.data(), T, w.mlp_fc1_weight, &w.mlp_fc1_bias, s.hidden.data());
+  kernels::linear(s.xn.data(), T, w.mlp_fc1_weight, &w.mlp_fc1_bias, s.hidden.data(), p);
   kernels::gelu(s.hidden.data(), T * c.mlp_dim());
-  kernels::linear(s.hidden.data(), T, w.mlp_fc2_weight, &w.mlp_fc2_bias, s.tmp.data());
+  kernels::linear(s.hidden.data(), T, w.mlp_fc2_weight, &w.mlp_fc2_bias, s.tmp.data(), p);
 }
 
-void block_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s) {
+void block_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s,
+                   kernels::Precision p) {
   const int64_t T = c.n_tokens(), C = c.width;
   kernels::layernorm(s.x.data(), T, C, w.norm1_weight.data(), w.norm1_bias.data(), c.ln_eps,
                      s.xn.data());
-  attention_forward(w, c, s);
+  attention_forward(w, c, s, p);
   add_inplace(s.x.data(), s.tmp.data(), T * C);
   kernels::layernorm(s.x.data(), T, C, w.norm2_weight.data(), w.norm2_bias.data(), c.ln_eps,
                      s.xn.data());
-  mlp_forward(w, c, s);
+  mlp_forward(w, c, s, p);
   add_inplace(s.x.data(), s.tmp.data(), T * C);
 }
 
@@ -74,11 +77,11 @@ void forward(const Weights& w, const io::SiglipConfig& c, const float* pixels, f
   const int64_t T = c.n_tokens(), C = c.width;
   normalize_image(pixels, c.image_size, c.pixel_mean, c.pixel_std, s.image.data());
   patch_embed_forward(s.image.data(), c.image_size, c.patch_size, w.patch_embed_proj_weight,
-                      w.patch_embed_proj_bias, s.cols.data(), s.x.data());
+                      w.patch_embed_proj_bias, s.cols.data(), s.x.data(), w.precision);
   add_view_inplace(s.x.data(), w.pos_embed);
   capture(taps, "siglip.x_after_pos", {1, T, C}, s.x.data());
   for (size_t i = 0; i < w.blocks.size(); ++i) {
-    block_forward(w.blocks[i], c, s);
+    block_forward(w.blocks[i], c, s, w.precision);
     if (i == 0) capture(taps, "siglip.block0", {1, T, C}, s.x.data());
   }
   capture(taps, "siglip.pre_norm", {1, T, C}, s.x.data());

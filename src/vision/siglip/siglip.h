@@ -9,6 +9,7 @@
 #include "core/tensor.h"
 #include "io/config.h"
 #include "io/safetensors.h"
+#include "kernels/cpu/weight_arena.h"
 #include "vision/vision.h"
 
 namespace dsvl::vision::siglip {
@@ -27,13 +28,14 @@ struct Weights {
   TensorView patch_embed_proj_weight, patch_embed_proj_bias;  // [C, 3, 16, 16], [C]
   TensorView pos_embed;                                       // [1, T, C]
   std::vector<BlockWeights> blocks;
-  std::vector<float> norm_weight, norm_bias;  // final LayerNorm [C]
+  std::vector<float> norm_weight, norm_bias;                // final LayerNorm [C]
+  kernels::Precision precision = kernels::Precision::kF32;  // of the GEMMs (the arena's)
 };
 
 // Binds `prefix` + keys above (prefix e.g. "vision_model.vision_tower."). attn_pool.* is
-// deliberately not bound.
+// deliberately not bound. The GEMM matrices go through `arena` (null: as stored, float32).
 Weights bind_weights(const io::SiglipConfig& c, const io::WeightStore& store,
-                     const std::string& prefix);
+                     const std::string& prefix, kernels::WeightArena* arena = nullptr);
 
 // Activations of one image, sized once per encode() call.
 struct Scratch {
@@ -51,10 +53,14 @@ struct Scratch {
   size_t bytes() const;
 };
 
-void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s);
-void mlp_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s);
+// `p`: precision of the linear layers (attention itself and the norms stay float32).
+void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s,
+                       kernels::Precision p);
+void mlp_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s,
+                 kernels::Precision p);
 // x ← x + attn(norm1(x)); x ← x + mlp(norm2(x)), on s.x.
-void block_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s);
+void block_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch& s,
+                   kernels::Precision p);
 
 // One image: pixels [3, S, S] in [0, 1] → out [T, C] (after the final norm). Debug taps
 // siglip.x_after_pos, siglip.block0, siglip.pre_norm go to `taps` when non-null.

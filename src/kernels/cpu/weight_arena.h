@@ -1,0 +1,45 @@
+// The weight matrices of one model as its GEMMs want them at one precision (issue #10 item 2):
+//  - kF32: every view passes through as stored (F32/F16/BF16, mmapped; the float32 kernels
+//    widen half types on the fly, exactly).
+//  - kBF16: BF16 views pass through (zero-copy, still mmapped); F16 and F32 views are rounded
+//    ONCE to bf16 copies owned by the arena (what torch's .to(torch.bfloat16) does), so the
+//    GEMMs never re-round a weight per call and no float32 copy of a model ever exists.
+// Only GEMM operands go through an arena: norms, biases, position embeddings and the token
+// embedding table stay as stored.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+#include "core/tensor.h"
+#include "kernels/cpu/matmul.h"
+
+namespace dsvl::kernels {
+
+class WeightArena {
+ public:
+  explicit WeightArena(Precision p = Precision::kF32) : precision_(p) {}
+  // Views handed out point into the arena: it is neither copied nor moved once used.
+  WeightArena(const WeightArena&) = delete;
+  WeightArena& operator=(const WeightArena&) = delete;
+
+  Precision precision() const { return precision_; }
+
+  // The view to pass to linear()/conv2d_nhwc() with precision(): `w` itself, or a bf16 copy
+  // owned here (valid for the arena's lifetime). Throws ShapeError for non-float dtypes.
+  // Not thread-safe (models call it while loading).
+  TensorView matrix(const TensorView& w);
+
+  // Bytes of the bf16 copies made (0 on kF32 and for BF16 checkpoints).
+  int64_t owned_bytes() const { return owned_bytes_; }
+
+ private:
+  Precision precision_;
+  std::deque<Bf16Weight> owned_;  // a deque never moves its elements
+  int64_t owned_bytes_ = 0;
+};
+
+// "f32" or "bf16".
+const char* precision_name(Precision p);
+
+}  // namespace dsvl::kernels

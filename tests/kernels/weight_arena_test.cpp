@@ -1,0 +1,71 @@
+// kernels::WeightArena: which views pass through untouched and which become owned bf16 copies
+// (the load-time conversion of the bf16 path), on odd sizes including one that spans several
+// conversion chunks (to_bf16 converts in parallel pieces of 65536 elements).
+#include "kernels/cpu/weight_arena.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "core/error.h"
+
+namespace dsvl::kernels {
+namespace {
+
+std::vector<float> random_values(int64_t n) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+TEST(WeightArena, F32PassesEveryViewThrough) {
+  const std::vector<float> v = random_values(35);
+  const TensorView w{DType::kF32, {5, 7}, v.data()};
+  WeightArena arena(Precision::kF32);
+  const TensorView got = arena.matrix(w);
+  EXPECT_EQ(got.data, w.data);
+  EXPECT_EQ(got.dtype, DType::kF32);
+  EXPECT_EQ(arena.owned_bytes(), 0);
+}
+
+TEST(WeightArena, Bf16KeepsBf16ViewsAndRoundsOthersOnce) {
+  for (const Shape& shape : {Shape{1, 1}, Shape{3, 5, 1, 1}, Shape{7, 20011}}) {
+    const int64_t n = shape_numel(shape);
+    const std::vector<float> v = random_values(n);
+    std::vector<uint16_t> h(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      h[size_t(i)] = f32_to_f16(v[size_t(i)]);
+      b[size_t(i)] = f32_to_bf16(v[size_t(i)]);
+    }
+    WeightArena arena(Precision::kBF16);
+    const TensorView bf{DType::kBF16, shape, b.data()};
+    EXPECT_EQ(arena.matrix(bf).data, bf.data) << "BF16 must be zero-copy";
+    EXPECT_EQ(arena.owned_bytes(), 0);
+
+    const TensorView f32 = arena.matrix(TensorView{DType::kF32, shape, v.data()});
+    const TensorView f16 = arena.matrix(TensorView{DType::kF16, shape, h.data()});
+    EXPECT_EQ(arena.owned_bytes(), 2 * 2 * n);
+    for (const TensorView* t : {&f32, &f16}) {
+      ASSERT_EQ(t->dtype, DType::kBF16);
+      ASSERT_EQ(t->shape, shape);
+    }
+    const auto* p32 = static_cast<const uint16_t*>(f32.data);
+    const auto* p16 = static_cast<const uint16_t*>(f16.data);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(p32[i], b[size_t(i)]) << "F32 element " << i;  // round to nearest even
+      ASSERT_EQ(p16[i], f32_to_bf16(f16_to_f32(h[size_t(i)]))) << "F16 element " << i;
+    }
+  }
+}
+
+TEST(WeightArena, RejectsNonFloatWeights) {
+  const std::vector<int64_t> v(4);
+  WeightArena arena(Precision::kBF16);
+  EXPECT_THROW(arena.matrix(TensorView{DType::kI64, {2, 2}, v.data()}), ShapeError);
+}
+
+}  // namespace
+}  // namespace dsvl::kernels

@@ -1,0 +1,78 @@
+// Issue #10 item 3: a decode step (and a batched one) never touches the heap once its
+// Workspace and KV cache exist — at both GEMM precisions, with the thread pool in use. Counts
+// every global operator new of the process (pool workers included) around warm steps.
+// Not built under sanitizers, which own the allocator.
+#include <gtest/gtest.h>
+
+// Sanitizer builds replace the allocator: the test is compiled out there.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DSVL_SANITIZED_BUILD 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DSVL_SANITIZED_BUILD 1
+#endif
+
+#if !defined(DSVL_SANITIZED_BUILD)
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "llm/llm.h"
+#include "llm/random_model.h"
+#include "runtime/kv_cache.h"
+
+namespace {
+std::atomic<long> g_news{0};
+}  // namespace
+
+void* operator new(size_t n) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace dsvl::llm {
+namespace {
+
+TEST(LlmDecode, StepsDoNotAllocate) {
+  io::LlmConfig c;  // the tiny synth shape: big enough for every kernel to go parallel
+  c.vocab_size = 592;
+  c.hidden_size = 128;
+  c.intermediate_size = 352;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 4;
+  c.max_position_embeddings = 256;
+  const auto weights = make_random_llm_weights(c, DType::kF16, 5);
+  for (const auto p : {kernels::Precision::kF32, kernels::Precision::kBF16}) {
+    const auto m = load_in_memory(c, weights, p);
+    runtime::KvCache a(c, 64), b(c, 64);
+    Workspace ws(c, 16, 64);
+    std::vector<float> x(size_t(8 * c.hidden_size), 0.01f), logits(size_t(2 * c.vocab_size));
+    for (int i = 0; i < 8 * c.hidden_size; ++i) x[size_t(i)] = float(i % 17) * 0.03f;
+    m->forward(x.data(), 8, a.view(), ws, 7, logits.data());
+    m->forward(x.data(), 8, b.view(), ws, 7, logits.data());
+    const Segment two[2] = {Segment::last_logit(&a.view(), 1), Segment::last_logit(&b.view(), 1)};
+    for (int warm = 0; warm < 2; ++warm) {
+      m->forward(x.data(), 1, a.view(), ws, 0, logits.data());
+      m->forward(x.data(), two, ws, logits.data());
+    }
+    const long before = g_news.load();
+    for (int step = 0; step < 5; ++step) {
+      m->forward(x.data(), 1, a.view(), ws, 0, logits.data());  // one sequence
+      m->forward(x.data(), two, ws, logits.data());             // batched decode
+    }
+    EXPECT_EQ(g_news.load() - before, 0) << kernels::precision_name(p);
+  }
+}
+
+}  // namespace
+}  // namespace dsvl::llm
+
+#endif
