@@ -13,12 +13,12 @@
 // of all threads per iteration: on a busy shared machine, cpu_ms / threads estimates the wall
 // time an idle machine would give).
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <cstdlib>
 #include <memory>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/threadpool.h"
 #include "io/config.h"
 #include "io/safetensors.h"
@@ -32,21 +32,13 @@ namespace {
 
 using namespace dsvl;
 
-// CPU seconds of the whole process (all threads) so far.
-double process_cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
 // Records cpu_ms per iteration for the loop it brackets.
 class CpuMeter {
  public:
-  explicit CpuMeter(benchmark::State& s) : state_(s), t0_(process_cpu_s()) {}
+  explicit CpuMeter(benchmark::State& s) : state_(s), t0_(process_cpu_seconds()) {}
   ~CpuMeter() {
     const double n = double(std::max<int64_t>(1, state_.iterations()));
-    state_.counters["cpu_ms"] = 1e3 * (process_cpu_s() - t0_) / n;
+    state_.counters["cpu_ms"] = 1e3 * (process_cpu_seconds() - t0_) / n;
     state_.counters["threads"] = num_threads();
   }
 

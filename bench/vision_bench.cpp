@@ -9,7 +9,6 @@
 // Weights are built in memory (no checkpoint needed): every tensor is its own buffer, so
 // the towers stream as many weight bytes as the real ones do.
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -17,7 +16,9 @@
 #include <memory>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/threadpool.h"
+#include "runtime/bench.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -65,38 +66,8 @@ class Arena {
   std::vector<std::vector<uint8_t>> blobs_;
 };
 
-// CPU seconds of the whole process (all threads). On a shared, oversubscribed host the wall
-// clock mostly measures the neighbours; GFLOP per CPU-second ("GFLOP/cpu_s") still says how
-// well the kernels use a core, to be compared with the per-core FMA peak.
-double process_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec) + double(u.ru_stime.tv_sec) +
-         1e-6 * double(u.ru_stime.tv_usec);
-}
-
-double siglip_gflop(const io::SiglipConfig& c) {
-  const double T = c.n_tokens(), C = c.width, M = c.mlp_dim(), p = c.patch_size;
-  const double block = 2 * T * C * (3 * C + C + 2 * M) + 4 * T * T * C;
-  return (2 * T * C * 3 * p * p + c.layers * block) * 1e-9;
-}
-
-double sam_gflop(const io::SamConfig& c) {
-  const double G2 = double(c.grid()) * c.grid(), C = c.width, F = c.mlp_ratio * C;
-  const double w = c.window_size, P = c.prompt_embed_dim;
-  const double D0 = c.downsample_channels[0], D1 = c.downsample_channels[1];
-  const double linear = 2 * G2 * C * (3 * C + C + 2 * F);
-  const double nw = std::ceil(c.grid() / w) * std::ceil(c.grid() / w);
-  const double window_attn = nw * 4 * (w * w) * (w * w) * C + 2 * 2 * nw * w * w * w * C;
-  const double global_attn = 4 * G2 * G2 * C + 2 * 2 * G2 * c.grid() * C;
-  const int n_global = int(c.global_attn_indexes.size());
-  const double blocks =
-      c.layers * linear + (c.layers - n_global) * window_attn + n_global * global_attn;
-  const double neck = 2 * G2 * C * P + 2 * G2 * P * P * 9;
-  const double down = 2 * 48.0 * 48 * D0 * P * 9 + 2 * 24.0 * 24 * D1 * D0 * 9;
-  const double patch = 2 * G2 * C * 3 * c.patch_size * c.patch_size;
-  return (patch + blocks + 2 * (neck + down)) * 1e-9;
-}
+double siglip_gflop(const io::SiglipConfig& c) { return runtime::bench::siglip_flops(c) * 1e-9; }
+double sam_gflop(const io::SamConfig& c) { return runtime::bench::sam_flops(c) * 1e-9; }
 
 siglip::Weights random_siglip(const io::SiglipConfig& c, Arena& a) {
   const int64_t C = c.width, M = c.mlp_dim(), T = c.n_tokens(), p = c.patch_size;

@@ -50,16 +50,19 @@ class HybridTower final : public VisionModel {
     VisionFeatures f;
     f.high = Tensor({n, C, side, side});
     f.low = Tensor({n, T, C});
-    {  // One tower at a time keeps only one set of activations alive.
+    // One tower at a time keeps only one set of activations alive.
+    f.sam_time = timed([&] {
       sam::Scratch s(sam_cfg_);
       for (int i = 0; i < n; ++i)
         sam::forward(sam_, sam_cfg_, pixels + i * 3 * S * S, f.high.ptr() + i * C * side * side, s,
                      i == 0 ? debug : nullptr);
-    }
-    siglip::Scratch s(siglip_cfg_);
-    for (int i = 0; i < n; ++i)
-      siglip::forward(siglip_, siglip_cfg_, low_res + i * 3 * L * L, f.low.ptr() + i * T * C, s,
-                      i == 0 ? debug : nullptr);
+    });
+    f.siglip_time = timed([&] {
+      siglip::Scratch s(siglip_cfg_);
+      for (int i = 0; i < n; ++i)
+        siglip::forward(siglip_, siglip_cfg_, low_res + i * 3 * L * L, f.low.ptr() + i * T * C, s,
+                        i == 0 ? debug : nullptr);
+    });
     return f;
   }
 

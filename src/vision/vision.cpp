@@ -25,10 +25,12 @@ class ClipTower final : public VisionModel {
     const int64_t S = cfg_.image_size, T = cfg_.n_tokens(), C = cfg_.width;
     VisionFeatures f;
     f.out = Tensor({n, T, C});
-    siglip::Scratch s(cfg_);
-    for (int i = 0; i < n; ++i)
-      siglip::forward(w_, cfg_, pixels + i * 3 * S * S, f.out.ptr() + i * T * C, s,
-                      i == 0 ? debug : nullptr);
+    f.siglip_time = timed([&] {
+      siglip::Scratch s(cfg_);
+      for (int i = 0; i < n; ++i)
+        siglip::forward(w_, cfg_, pixels + i * 3 * S * S, f.out.ptr() + i * T * C, s,
+                        i == 0 ? debug : nullptr);
+    });
     return f;
   }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "core/tensor.h"
 #include "io/config.h"
 #include "io/safetensors.h"
@@ -26,6 +27,9 @@ struct VisionFeatures {
   Tensor high;  // hybrid: SAM tower output [n, C, 24, 24] NCHW (= main + hd·alpha)
   Tensor low;   // hybrid: SigLIP tower output [n, 576, C]
   Tensor out;   // SigLIP-only (1.3B): tower output [n, 576, C]
+  // Time encode() spent in each tower, all images together (`dsvl bench` reports the
+  // towers separately); zero for a tower the model does not have.
+  Timing sam_time, siglip_time;
 };
 
 // Intermediates of the FIRST image of an encode() call, named and shaped as the conformance
