@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 
+#include "core/json_depth.h"
 #include "server/api_error.h"
 
 namespace dsvl::server {
@@ -212,27 +213,9 @@ void parse_sampling(const json& body, const ChatLimits& limits, ChatRequest& out
 nlohmann::json parse_json_body(const std::string& text) {
   // Deep nesting is refused up front: dumping or walking such a value recurses per level.
   constexpr int kMaxDepth = 64;
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth)
-        throw ApiError(400,
-                       "request body nests deeper than " + std::to_string(kMaxDepth) + " levels",
-                       "invalid_request_error", "", "invalid_json");
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
+  if (json_depth(text) > kMaxDepth)
+    throw ApiError(400, "request body nests deeper than " + std::to_string(kMaxDepth) + " levels",
+                   "invalid_request_error", "", "invalid_json");
   try {
     return json::parse(text);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
