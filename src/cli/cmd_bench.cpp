@@ -1,5 +1,6 @@
 // dsvl bench -m DIR: speed of a model folder, llama-bench style (runtime/bench_run.h).
 // Progress goes to stderr, the table (or JSON lines) to stdout.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -62,8 +63,9 @@ void print_header(const rb::BenchInfo& info) {
 
 void print_footer(const rb::Bench& bench, bool probe) {
   const double files_mb = bench.info().file_bytes / (1 << 20);
-  std::printf("\npeak RSS: %.1f MiB (weight files %.1f MiB + %.1f MiB)\n", bench.peak_rss_mb(),
-              files_mb, bench.peak_rss_mb() - files_mb);
+  const double extra = bench.peak_rss_mb() - files_mb;
+  std::printf("\npeak RSS: %.1f MiB (weight files %.1f MiB %c %.1f MiB)\n", bench.peak_rss_mb(),
+              files_mb, extra < 0 ? '-' : '+', std::abs(extra));
   if (probe) {
     const auto& l = bench.limits();
     std::printf("machine: read %.1f GB/s, FP32 FMA %.0f GFLOP/s, BF16 %.0f GFLOP/s (%s)\n",
