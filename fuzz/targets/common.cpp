@@ -81,6 +81,16 @@ const runtime::Pipeline& tiny_pipeline() {
   return *model.pipe;
 }
 
+void fuzz_decoder(std::string_view input, const std::string& name, DecodeFn decode) {
+  expect_clean([&] {
+    image::DecodeLimits limits;
+    limits.max_pixels = 1'000'000;
+    const image::detail::Source src{reinterpret_cast<const uint8_t*>(input.data()), input.size(),
+                                    name, limits};
+    check_decoded(decode(src));
+  });
+}
+
 void check_decoded(const image::RgbImage& img) {
   if (img.width < 1 || img.height < 1 || img.rgb.size() != size_t(img.width) * img.height * 3)
     throw std::logic_error("decoded image with an inconsistent size");

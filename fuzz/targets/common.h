@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dsvl/error.h"
+#include "image/decode_internal.h"
 #include "image/image.h"
 #include "runtime/pipeline.h"
 #include "server/api_error.h"
@@ -42,6 +43,12 @@ const runtime::Pipeline& tiny_pipeline();
 // Checks a decoded image is consistent (std::logic_error otherwise) and, when it is small,
 // runs it through the processor (resize, pad to a square) at a small size.
 void check_decoded(const image::RgbImage& img);
+
+// Runs one image decoder of image/decode_internal.h (decode_png, decode_bmp, ...) on `input`
+// under expect_clean, pixels capped at 1 MP so one input stays fast (the cap is checked from
+// the header like every limit), then check_decoded. `name` names the input in messages.
+using DecodeFn = image::RgbImage (*)(const image::detail::Source&);
+void fuzz_decoder(std::string_view input, const std::string& name, DecodeFn decode);
 
 // `input` cut at every occurrence of `sep` (an input without it is one piece).
 std::vector<std::string_view> split(std::string_view input, char sep);

@@ -4,19 +4,11 @@
 // through the processor (resize + pad), as a request's images do.
 #include "fuzz/targets/common.h"
 #include "fuzz/targets/targets.h"
-#include "image/decode_internal.h"
 
 namespace dsvl::fuzz {
 
 void image_webp(std::string_view input) {
-  expect_clean([&] {
-    const std::string name = "fuzz.webp";
-    image::DecodeLimits limits;
-    limits.max_pixels = 1'000'000;
-    const image::detail::Source src{reinterpret_cast<const uint8_t*>(input.data()), input.size(),
-                                    name, limits};
-    check_decoded(image::detail::decode_webp(src));
-  });
+  fuzz_decoder(input, "fuzz.webp", image::detail::decode_webp);
 }
 
 }  // namespace dsvl::fuzz
