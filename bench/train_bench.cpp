@@ -6,15 +6,16 @@
 // alone. Counters: tok/s, GFLOP/s of the GEMMs over the step's wall time, % of the 427
 // GFLOP/s FP32 FMA peak of this 2-core machine, peak RSS.
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <memory>
 #include <random>
 
+#include "core/clock.h"
 #include "core/threadpool.h"
 #include "kernels/cpu/gemm_profile.h"
 #include "kernels/cpu/train_gemm.h"
+#include "runtime/bench.h"
 #include "train/adamw.h"
 #include "train/model.h"
 #include "train/stages.h"
@@ -130,21 +131,6 @@ Batch make_batch() {
   return b;
 }
 
-// User + system CPU seconds of the whole process (all threads): on a shared machine the
-// CPU time per step is a steadier figure than the wall time.
-double process_cpu_s() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
-double peak_rss_gb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / (1024.0 * 1024.0);
-}
-
 void BM_TrainStep(benchmark::State& state) {
   static std::unique_ptr<TrainModel> model = build_model();
   static Batch batch = make_batch();
@@ -162,7 +148,7 @@ void BM_TrainStep(benchmark::State& state) {
   step();  // warm-up: allocates activations and optimizer state
   kernels::gemm_profile_reset();
   const uint64_t f0 = kernels::gemm_flop_count();
-  const double c0 = process_cpu_s();
+  const double c0 = process_cpu_seconds();
   int64_t steps = 0;
   for (auto _ : state) {
     step();
@@ -174,12 +160,12 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops * double(steps) / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/step"] = flops / 1e9;
-  const double cpu_per_step = (process_cpu_s() - c0) / double(steps);
+  const double cpu_per_step = (process_cpu_seconds() - c0) / double(steps);
   state.counters["cpu_s/step"] = cpu_per_step;
   // Per CPU-second of all threads; × 2 threads = the rate on an otherwise idle machine.
   state.counters["GFLOP/cpu_s"] = flops / 1e9 / cpu_per_step;
   state.counters["trainable_M"] = double(model->params().trainable_numel()) / 1e6;
-  state.counters["peak_rss_GB"] = peak_rss_gb();
+  state.counters["peak_rss_GB"] = runtime::bench::peak_rss_mb() / 1024.0;
   if (kernels::gemm_profiling())  // DSVL_GEMM_PROFILE=1: per-shape GEMM table on stderr
     std::fprintf(stderr,
                  "stage %d GEMMs over %lld steps (%% of the %.1f GFLOP/s one-core peak):\n%s",
@@ -203,7 +189,7 @@ void BM_TrainGemm(benchmark::State& state) {
   const int which = int(state.range(1));
   const int threads0 = num_threads();
   set_num_threads(int(state.range(2)));
-  const double c0 = process_cpu_s();
+  const double c0 = process_cpu_seconds();
   for (auto _ : state) {
     if (which == 0)
       kernels::gemm(M, N, K, kernels::mat(x.data(), K), kernels::mat_t(w.data(), K), y.data(), N,
@@ -216,7 +202,7 @@ void BM_TrainGemm(benchmark::State& state) {
                     true);
     benchmark::ClobberMemory();
   }
-  const double cpu = process_cpu_s() - c0;
+  const double cpu = process_cpu_seconds() - c0;
   set_num_threads(threads0);
   const double flops = 2.0 * double(M * N * K) * double(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
