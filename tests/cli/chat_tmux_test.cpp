@@ -62,17 +62,12 @@ class Tmux {
   bool ok_ = false;
 };
 
-class CliChat : public ::testing::Test {
+class CliChat : public TinyChatFixture {
  protected:
   void SetUp() override {
     if (run_command("tmux -V") != 0) GTEST_SKIP() << "tmux is not installed";
-    m = tiny_model("1.3b-chat");
-    dog = conformance_image("dog_a.png");
-    logo = conformance_image("logo.png");
-    if (m.empty() || dog.empty() || logo.empty())
-      GTEST_SKIP() << "../shared/tokenizers/deepseek_vl or conformance/images missing";
+    TinyChatFixture::SetUp();
   }
-  std::string m, dog, logo;
 };
 
 TEST_F(CliChat, TurnsImagesContextDropNewAndExit) {

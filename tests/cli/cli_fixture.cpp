@@ -118,6 +118,14 @@ std::string conformance_image(const std::string& name) {
   return shared_path("conformance/images/" + name);
 }
 
+void TinyChatFixture::SetUp() {
+  m = tiny_model("1.3b-chat");
+  dog = conformance_image("dog_a.png");
+  logo = conformance_image("logo.png");
+  if (m.empty() || dog.empty() || logo.empty())
+    GTEST_SKIP() << "../shared/tokenizers/deepseek_vl or conformance/images missing";
+}
+
 CliResult run_dsvl(const std::string& args) {
   const std::string dir = temp_dir("cli-run");
   const std::string out = dir + "/stdout", err = dir + "/stderr";

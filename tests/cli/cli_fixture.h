@@ -4,6 +4,8 @@
 // test in its own process), plus a way to run the binary with stdout and stderr apart.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 
 namespace dsvl::test {
@@ -18,6 +20,14 @@ std::string eos_model();
 
 // A conformance image by file name (../shared/conformance/images), or "".
 std::string conformance_image(const std::string& name);
+
+// The tiny 1.3b-chat (m) and two conformance images (dog_a.png, logo.png); skips the test
+// when ../shared lacks them.
+class TinyChatFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  std::string m, dog, logo;
+};
 
 struct CliResult {
   int rc = -1;

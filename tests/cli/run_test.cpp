@@ -8,18 +8,7 @@
 namespace dsvl::test {
 namespace {
 
-// The tiny 1.3b-chat and two conformance images; skips when ../shared lacks them.
-class CliRun : public ::testing::Test {
- protected:
-  void SetUp() override {
-    m = tiny_model("1.3b-chat");
-    dog = conformance_image("dog_a.png");
-    logo = conformance_image("logo.png");
-    if (m.empty() || dog.empty() || logo.empty())
-      GTEST_SKIP() << "../shared/tokenizers/deepseek_vl or conformance/images missing";
-  }
-  std::string m, dog, logo;
-};
+class CliRun : public TinyChatFixture {};
 
 // The answer is stdout minus the final newline `dsvl run` adds.
 std::string answer(const CliResult& r) {
