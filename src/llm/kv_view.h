@@ -3,25 +3,39 @@
 //   k[layer][kv_head][position][head_dim]   (v the same)
 // so that the keys of one head are contiguous: decode streams them once per step, and
 // prefill's q·kᵀ is a plain row-major GEMM.
+//
+// Elements are float32, or bf16 (dtype kBF16: uint16 bit patterns, rounded to nearest even
+// when the keys/values are stored) for the bf16 precision path, which halves what a decode
+// step reads from the cache.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "core/dtype.h"
 
 namespace dsvl::llm {
 
 struct KvView {
-  float* k = nullptr;
-  float* v = nullptr;
+  void* k = nullptr;
+  void* v = nullptr;
+  DType dtype = DType::kF32;  // kF32 or kBF16
   int n_layers = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
   int64_t capacity = 0;  // positions the storage holds
   int64_t n_past = 0;    // positions already filled (the next token goes at n_past)
 
+  size_t elem_bytes() const { return dtype == DType::kBF16 ? 2 : 4; }
+  // Strides in elements.
   int64_t head_stride() const { return capacity * head_dim; }
   int64_t layer_stride() const { return int64_t(n_kv_heads) * head_stride(); }
-  float* layer_k(int layer) const { return k + int64_t(layer) * layer_stride(); }
-  float* layer_v(int layer) const { return v + int64_t(layer) * layer_stride(); }
+  void* layer_k(int layer) const { return at(k, int64_t(layer) * layer_stride()); }
+  void* layer_v(int layer) const { return at(v, int64_t(layer) * layer_stride()); }
+  // Address of element `offset` of a buffer of this view's dtype.
+  void* at(void* base, int64_t offset) const {
+    return static_cast<std::byte*>(base) + offset * int64_t(elem_bytes());
+  }
 };
 
 }  // namespace dsvl::llm

@@ -1,7 +1,5 @@
 #include "llm/layers.h"
 
-#include <cstring>
-
 #include "core/threadpool.h"
 #include "kernels/cpu/causal_attention.h"
 #include "kernels/cpu/matmul.h"
@@ -25,14 +23,15 @@ void add_inplace(float* x, const float* y, int64_t n) {
 void store_kv(const Piece& p, int layer, const io::LlmConfig& c, const Workspace& ws) {
   const int d = c.head_dim();
   const int64_t width = int64_t(c.num_key_value_heads) * d;
-  float* k = p.kv->layer_k(layer);
-  float* v = p.kv->layer_v(layer);
+  const KvView& kv = *p.kv;
+  void* k = kv.layer_k(layer);
+  void* v = kv.layer_v(layer);
   for (int g = 0; g < c.num_key_value_heads; ++g)
     for (int64_t r = 0; r < p.n_rows; ++r) {
       const int64_t src = (p.row0 + r) * width + int64_t(g) * d;
-      const int64_t dst = int64_t(g) * p.kv->head_stride() + (p.pos0 + r) * d;
-      std::memcpy(k + dst, ws.k.data() + src, sizeof(float) * size_t(d));
-      std::memcpy(v + dst, ws.v.data() + src, sizeof(float) * size_t(d));
+      const int64_t dst = int64_t(g) * kv.head_stride() + (p.pos0 + r) * d;
+      kernels::kv_store(ws.k.data() + src, d, kv.at(k, dst), kv.dtype);
+      kernels::kv_store(ws.v.data() + src, d, kv.at(v, dst), kv.dtype);
     }
 }
 
@@ -57,8 +56,8 @@ void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
                         rope);
     store_kv(pc, layer, c, ws);
     ws.jobs.push_back({ws.q.data() + pc.row0 * H, H, ws.attn.data() + pc.row0 * H, H, pc.n_rows,
-                       pc.pos0, pc.kv->layer_k(layer), pc.kv->layer_v(layer),
-                       pc.kv->head_stride()});
+                       pc.pos0, pc.kv->layer_k(layer), pc.kv->layer_v(layer), pc.kv->head_stride(),
+                       pc.kv->dtype});
   }
   kernels::causal_attention(ws.jobs, {c.num_attention_heads, c.num_key_value_heads, c.head_dim()},
                             ws.attention);

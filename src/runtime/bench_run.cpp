@@ -151,7 +151,7 @@ std::vector<Row> Bench::llm_rows() {
   std::vector<float> x(static_cast<size_t>(p * h)), one(static_cast<size_t>(h)),
       logits(static_cast<size_t>(m.vocab_size()));
   m.embed(ids.data(), p, x.data());
-  KvCache kv(c, p + n);
+  KvCache kv(c, p + n, kv_dtype(m.precision()));
   llm::Workspace ws(c, GenerateParams{}.prefill_chunk, p + n);
   if (params_.warmup) {
     say("llm: warm-up");
@@ -172,7 +172,7 @@ std::vector<Row> Bench::llm_rows() {
     kv.clear();
     dec0.push_back(timed([&] { decode_tokens(m, ids[0], n, kv, ws, logits, one); }));
   }
-  const double W = info_.llm_weight_bytes, kvpp = double(KvCache::bytes_per_position(c));
+  const double W = info_.llm_weight_bytes, kvpp = double(kv.bytes_per_position());
   // Step i reads depth + i + 1 cached positions (its own key included).
   auto decode_work = [&](int64_t depth) {
     double bytes = 0;

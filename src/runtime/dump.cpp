@@ -102,7 +102,7 @@ void dump(const DumpParams& p) {
   Tensor embeds =
       lm.prepare_inputs_embeds(ids.data(), T, image_id, image_embeds.ptr(), int64_t(n_img));
   out.push_back(tensor_of("inputs_embeds", embeds, {1, T, D}));
-  KvCache kv(cfg.llm, T + p.steps);
+  KvCache kv(cfg.llm, T + p.steps, kv_dtype(lm.precision()));
   llm::Workspace ws(cfg.llm, 256, T + p.steps);
   Tensor logits({1, T, V});
   lm.forward(embeds.ptr(), T, kv.view(), ws, 0, logits.ptr());

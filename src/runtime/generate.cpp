@@ -84,7 +84,7 @@ Sequence::Sequence(const llm::Llm& llm, const Prompt& prompt, const GeneratePara
       params_(params),
       on_token_(std::move(on_token)),
       sampler_(params.sampling, llm.vocab_size()),
-      kv_(llm.config(), checked_capacity(llm, prompt, params)) {
+      kv_(llm.config(), checked_capacity(llm, prompt, params), kv_dtype(llm.precision())) {
   if (params_.top_logprobs < 0)
     throw RequestError("top_logprobs must be ≥ 0, got " + std::to_string(params_.top_logprobs));
   result_.n_prompt = prompt.n_tokens;

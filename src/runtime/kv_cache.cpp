@@ -7,7 +7,9 @@
 
 namespace dsvl::runtime {
 
-KvCache::KvCache(const io::LlmConfig& c, int64_t capacity) {
+KvCache::KvCache(const io::LlmConfig& c, int64_t capacity, DType dtype) {
+  if (dtype != DType::kF32 && dtype != DType::kBF16)
+    throw ConfigError(std::string("KV cache dtype must be F32 or BF16, got ") + dtype_name(dtype));
   if (capacity < 1)
     throw RequestError("KV cache capacity must be ≥ 1, got " + std::to_string(capacity));
   if (capacity > c.max_position_embeddings)
@@ -19,9 +21,10 @@ KvCache::KvCache(const io::LlmConfig& c, int64_t capacity) {
   view_.head_dim = c.head_dim();
   view_.capacity = capacity;
   view_.n_past = 0;
-  const size_t n = size_t(int64_t(view_.n_layers) * view_.layer_stride());
-  k_.reset(new float[n]);
-  v_.reset(new float[n]);
+  view_.dtype = dtype;
+  const size_t n = size_t(int64_t(view_.n_layers) * view_.layer_stride()) * view_.elem_bytes();
+  k_.reset(new std::byte[n]);
+  v_.reset(new std::byte[n]);
   view_.k = k_.get();
   view_.v = v_.get();
 }
@@ -35,25 +38,35 @@ void KvCache::truncate(int64_t n) {
 
 void copy_positions(const llm::KvView& src, llm::KvView& dst, int64_t n) {
   if (n > src.capacity || n > dst.capacity || src.n_layers != dst.n_layers ||
-      src.n_kv_heads != dst.n_kv_heads || src.head_dim != dst.head_dim)
+      src.n_kv_heads != dst.n_kv_heads || src.head_dim != dst.head_dim || src.dtype != dst.dtype)
     throw RequestError("copy_positions: " + std::to_string(n) + " positions between caches of " +
-                       std::to_string(src.capacity) + " and " + std::to_string(dst.capacity));
-  const size_t bytes = sizeof(float) * size_t(n * src.head_dim);
+                       std::to_string(src.capacity) + " (" + dtype_name(src.dtype) + ") and " +
+                       std::to_string(dst.capacity) + " (" + dtype_name(dst.dtype) + ")");
+  const size_t bytes = src.elem_bytes() * size_t(n * src.head_dim);
   for (int l = 0; l < src.n_layers; ++l)
     for (int h = 0; h < src.n_kv_heads; ++h) {
       const int64_t so = h * src.head_stride(), d = h * dst.head_stride();
-      std::memcpy(dst.layer_k(l) + d, src.layer_k(l) + so, bytes);
-      std::memcpy(dst.layer_v(l) + d, src.layer_v(l) + so, bytes);
+      std::memcpy(dst.at(dst.layer_k(l), d), src.at(src.layer_k(l), so), bytes);
+      std::memcpy(dst.at(dst.layer_v(l), d), src.at(src.layer_v(l), so), bytes);
     }
 }
 
-size_t KvCache::bytes_per_position(const io::LlmConfig& c) {
+size_t KvCache::bytes_per_position(const io::LlmConfig& c, DType dtype) {
   return 2 * size_t(c.num_hidden_layers) * size_t(c.num_key_value_heads) * size_t(c.head_dim()) *
-         sizeof(float);
+         dtype_size(dtype);
+}
+
+size_t KvCache::bytes_per_position() const {
+  return 2 * size_t(view_.n_layers) * size_t(view_.n_kv_heads) * size_t(view_.head_dim) *
+         view_.elem_bytes();
 }
 
 size_t KvCache::bytes() const {
-  return 2 * size_t(view_.n_layers) * size_t(view_.layer_stride()) * sizeof(float);
+  return 2 * size_t(view_.n_layers) * size_t(view_.layer_stride()) * view_.elem_bytes();
+}
+
+DType kv_dtype(kernels::Precision p) {
+  return p == kernels::Precision::kBF16 ? DType::kBF16 : DType::kF32;
 }
 
 }  // namespace dsvl::runtime

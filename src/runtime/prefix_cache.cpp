@@ -61,7 +61,7 @@ void PrefixCache::put(const std::vector<uint64_t>& keys, const KvCache& kv,
     entries_.pop_back();
   }
   // A compact copy: the sequence's cache was sized for prompt + max tokens.
-  auto copy = std::make_unique<KvCache>(config, n);
+  auto copy = std::make_unique<KvCache>(config, n, kv.dtype());
   copy_positions(kv.view(), copy->view(), n);
   copy->view().n_past = n;
   entries_.push_front({keys, std::move(copy)});

@@ -34,7 +34,7 @@ class Scorer {
   Scorer(const llm::Llm& llm, const Prompt& prompt, int64_t longest, int64_t n_ctx)
       : llm_(llm),
         prompt_(prompt),
-        kv_(llm.config(), checked_capacity(llm, prompt, longest, n_ctx)),
+        kv_(llm.config(), checked_capacity(llm, prompt, longest, n_ctx), kv_dtype(llm.precision())),
         ws_(llm.config(), kChunk, kv_.capacity()),
         logits_(size_t(kChunk * llm.vocab_size())),
         last_logits_(size_t(llm.vocab_size())),

@@ -3,20 +3,24 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
+
+#include "core/threadpool.h"
 
 namespace dsvl::kernels {
 namespace {
 
 struct Seq {
   std::vector<float> q, k, v, out;
+  std::vector<uint16_t> k16, v16;  // the cache when the dtype is bf16
   AttentionJob job;
 };
 
 // A sequence with n_past cached keys and n_q new query rows (its keys already in the cache).
 Seq make_seq(const AttentionDims& dims, int64_t n_past, int64_t n_q, int64_t capacity,
-             std::mt19937& rng) {
+             std::mt19937& rng, DType dtype = DType::kF32) {
   std::normal_distribution<float> nd(0.f, 1.f);
   Seq s;
   const int64_t width = int64_t(dims.n_heads) * dims.head_dim, ld = width + 3;
@@ -27,6 +31,8 @@ Seq make_seq(const AttentionDims& dims, int64_t n_past, int64_t n_q, int64_t cap
   for (auto& x : s.q) x = nd(rng);
   for (auto& x : s.k) x = nd(rng);
   for (auto& x : s.v) x = nd(rng);
+  for (float x : s.k) s.k16.push_back(f32_to_bf16(x));
+  for (float x : s.v) s.v16.push_back(f32_to_bf16(x));
   // +1: unaligned pointers.
   s.job = {s.q.data() + 1,
            ld,
@@ -36,17 +42,18 @@ Seq make_seq(const AttentionDims& dims, int64_t n_past, int64_t n_q, int64_t cap
            n_past,
            s.k.data() + 1,
            s.v.data() + 1,
-           capacity * dims.head_dim};
+           capacity * dims.head_dim,
+           dtype};
+  if (dtype == DType::kBF16) s.job.k = s.k16.data() + 1, s.job.v = s.v16.data() + 1;
   return s;
 }
 
-void expect_matches_ref(Seq& s, const AttentionDims& dims, const char* what) {
+void expect_matches_ref(Seq& s, const AttentionDims& dims, const char* what, float tol = 2e-5f) {
   std::vector<float> ref(s.out.size(), 0.0f);
   AttentionJob rj = s.job;
   rj.out = ref.data() + 1;
   causal_attention_ref(rj, dims);
-  for (size_t i = 0; i < ref.size(); ++i)
-    ASSERT_NEAR(s.out[i], ref[i], 2e-5f) << what << " i=" << i;
+  for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(s.out[i], ref[i], tol) << what << " i=" << i;
 }
 
 TEST(CausalAttention, MatchesReferenceOddSizesAndGqa) {
@@ -98,6 +105,110 @@ TEST(CausalAttention, PrefillRowsEqualOneByOneDecode) {
   causal_attention({&last, 1}, dims, scratch);
   const int64_t width = dims.n_heads * dims.head_dim;
   for (int64_t i = 0; i < width; ++i) EXPECT_EQ(out[size_t(i)], s.job.out[39 * s.job.ldo + i]);
+}
+
+// The bf16 cache: same contract, with the reference reading the same bf16 keys/values (the
+// kernel accumulates in float32 and uses vecmath's exp, hence the slightly wider tolerance).
+TEST(CausalAttentionBf16, MatchesReferenceOddSizesAndGqa) {
+  std::mt19937 rng(22);
+  for (AttentionDims dims :
+       {AttentionDims{1, 1, 2}, AttentionDims{3, 3, 17}, AttentionDims{4, 2, 16},
+        AttentionDims{6, 1, 8}, AttentionDims{2, 2, 128}, AttentionDims{2, 1, 200},
+        AttentionDims{1, 1, 300}}) {
+    for (auto [n_past, n_q] :
+         {std::pair<int64_t, int64_t>{0, 1}, {0, 7}, {5, 1}, {3, 63}, {60, 33}, {0, 70}}) {
+      AttentionScratch scratch;
+      Seq s = make_seq(dims, n_past, n_q, n_past + n_q + 2, rng, DType::kBF16);
+      causal_attention({&s.job, 1}, dims, scratch);
+      SCOPED_TRACE(testing::Message()
+                   << "d=" << dims.head_dim << " past=" << n_past << " q=" << n_q);
+      expect_matches_ref(s, dims, "bf16", 1e-4f);
+    }
+  }
+}
+
+TEST(CausalAttentionBf16, BatchedJobsAreBitIdenticalToSingleJobs) {
+  std::mt19937 rng(5);
+  for (AttentionDims dims :
+       {AttentionDims{4, 2, 16}, AttentionDims{2, 2, 128}, AttentionDims{3, 1, 40}}) {
+    std::vector<Seq> seqs;
+    for (auto [n_past, n_q] : {std::pair<int64_t, int64_t>{0, 37}, {12, 1}, {80, 1}, {3, 5}})
+      seqs.push_back(make_seq(dims, n_past, n_q, n_past + n_q, rng, DType::kBF16));
+    std::vector<std::vector<float>> alone;
+    AttentionScratch scratch;
+    for (Seq& s : seqs) {
+      causal_attention({&s.job, 1}, dims, scratch);
+      alone.push_back(s.out);
+      std::fill(s.out.begin(), s.out.end(), 0.0f);
+    }
+    std::vector<AttentionJob> jobs;
+    for (Seq& s : seqs) jobs.push_back(s.job);
+    causal_attention(jobs, dims, scratch);
+    for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i].out, alone[i]) << "sequence " << i;
+  }
+}
+
+TEST(CausalAttentionBf16, EveryPrefillRowEqualsOneRowCall) {
+  // Rows of a 45-row call (two row blocks, odd pairing) equal 1-row calls at their positions,
+  // and a chunked call (rows 0..20, then 21..44) equals the one-shot call.
+  std::mt19937 rng(9);
+  for (AttentionDims dims : {AttentionDims{2, 2, 128}, AttentionDims{3, 3, 24}}) {
+    Seq s = make_seq(dims, 0, 45, 45, rng, DType::kBF16);
+    AttentionScratch scratch;
+    causal_attention({&s.job, 1}, dims, scratch);
+    const int64_t width = dims.n_heads * dims.head_dim;
+    std::vector<float> out(s.out.size(), 0.0f);
+    for (int64_t t : {0, 1, 20, 31, 32, 44}) {
+      AttentionJob one = s.job;
+      one.q = s.job.q + t * s.job.ldq;
+      one.out = out.data();
+      one.n_q = 1;
+      one.pos0 = t;
+      causal_attention({&one, 1}, dims, scratch);
+      for (int64_t i = 0; i < width; ++i)
+        ASSERT_EQ(out[size_t(i)], s.job.out[t * s.job.ldo + i]) << "row " << t << " i=" << i;
+    }
+    std::vector<float> chunked(s.out.size(), 0.0f);
+    AttentionJob a = s.job, b = s.job;
+    a.out = chunked.data() + 1, a.n_q = 21;
+    b.out = chunked.data() + 1 + 21 * s.job.ldo, b.q = s.job.q + 21 * s.job.ldq, b.n_q = 24,
+    b.pos0 = 21;
+    causal_attention({&a, 1}, dims, scratch);
+    causal_attention({&b, 1}, dims, scratch);
+    EXPECT_EQ(chunked, s.out);
+  }
+}
+
+TEST(CausalAttentionBf16, ThreadCountDoesNotChangeResults) {
+  std::mt19937 rng(10);
+  const AttentionDims dims{4, 4, 128};
+  Seq s = make_seq(dims, 30, 40, 70, rng, DType::kBF16);
+  AttentionScratch scratch;
+  causal_attention({&s.job, 1}, dims, scratch);
+  const std::vector<float> two = s.out;
+  const int before = num_threads();
+  set_num_threads(1);
+  std::fill(s.out.begin(), s.out.end(), 0.0f);
+  causal_attention({&s.job, 1}, dims, scratch);
+  set_num_threads(before);
+  EXPECT_EQ(s.out, two);
+}
+
+TEST(KvStore, Bf16RoundsLikeScalarConversion) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 100.f);
+  for (int64_t n : {1, 15, 16, 17, 128, 131}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& e : x) e = nd(rng);
+    if (n > 2) x[1] = 1e-39f, x[2] = std::nanf("");
+    std::vector<uint16_t> got(size_t(n) + 1, 0xabcd);
+    kv_store(x.data(), n, got.data(), DType::kBF16);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[size_t(i)], f32_to_bf16(x[size_t(i)])) << i;
+    EXPECT_EQ(got[size_t(n)], 0xabcd) << "wrote past the row";
+    std::vector<float> f(static_cast<size_t>(n));
+    kv_store(x.data(), n, f.data(), DType::kF32);
+    EXPECT_EQ(0, std::memcmp(f.data(), x.data(), sizeof(float) * size_t(n)));
+  }
 }
 
 }  // namespace

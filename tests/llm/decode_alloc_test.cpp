@@ -52,7 +52,7 @@ TEST(LlmDecode, StepsDoNotAllocate) {
   const auto weights = make_random_llm_weights(c, DType::kF16, 5);
   for (const auto p : {kernels::Precision::kF32, kernels::Precision::kBF16}) {
     const auto m = load_in_memory(c, weights, p);
-    runtime::KvCache a(c, 64), b(c, 64);
+    runtime::KvCache a(c, 64, runtime::kv_dtype(p)), b(c, 64, runtime::kv_dtype(p));
     Workspace ws(c, 16, 64);
     std::vector<float> x(size_t(8 * c.hidden_size), 0.01f), logits(size_t(2 * c.vocab_size));
     for (int i = 0; i < 8 * c.hidden_size; ++i) x[size_t(i)] = float(i % 17) * 0.03f;

@@ -108,7 +108,7 @@ std::vector<double> reference_logits(const io::LlmConfig& c, const InMemoryWeigh
 }
 
 std::vector<float> all_logits(const Llm& m, const std::vector<float>& x, int64_t T, int64_t chunk) {
-  runtime::KvCache kv(m.config(), T);
+  runtime::KvCache kv(m.config(), T, runtime::kv_dtype(m.precision()));
   Workspace ws(m.config(), chunk, T);
   std::vector<float> logits(size_t(T * m.vocab_size()));
   m.forward(x.data(), T, kv.view(), ws, 0, logits.data());
@@ -164,22 +164,28 @@ TEST(LlmModel, GroupedQueryAttentionEqualsRepeatedKvHeads) {
   test::expect_close("gqa vs repeated-kv mha", a.data(), b.data(), int64_t(a.size()), 1e-6);
 }
 
+// Both precisions: float32 with the float32 cache, bf16 with the bf16 cache.
 TEST(LlmModel, ChunkingAndDecodeAreBitIdentical) {
   const io::LlmConfig c = small_config(4, 2);
-  auto m = load_in_memory(c, make_random_llm_weights(c, DType::kF16, 2));
-  const int64_t T = 70, V = c.vocab_size;
-  const std::vector<float> x = random_embeds(*m, T, 9);
-  const std::vector<float> base = all_logits(*m, x, T, 1000);
-  for (int64_t chunk : {1, 7, 32, 33}) EXPECT_EQ(all_logits(*m, x, T, chunk), base) << chunk;
-  // Prefill 50 rows, then decode the remaining 20 one by one.
-  runtime::KvCache kv(c, T);
-  Workspace ws(c, 64, T);
-  std::vector<float> logits(static_cast<size_t>(V));
-  m->forward(x.data(), 50, kv.view(), ws, 49, logits.data());
-  EXPECT_TRUE(std::equal(logits.begin(), logits.end(), base.begin() + 49 * V));
-  for (int64_t t = 50; t < T; ++t) {
-    m->forward(x.data() + t * c.hidden_size, 1, kv.view(), ws, 0, logits.data());
-    ASSERT_TRUE(std::equal(logits.begin(), logits.end(), base.begin() + t * V)) << "position " << t;
+  const auto weights = make_random_llm_weights(c, DType::kF16, 2);
+  for (const auto p : {kernels::Precision::kF32, kernels::Precision::kBF16}) {
+    SCOPED_TRACE(kernels::precision_name(p));
+    auto m = load_in_memory(c, weights, p);
+    const int64_t T = 70, V = c.vocab_size;
+    const std::vector<float> x = random_embeds(*m, T, 9);
+    const std::vector<float> base = all_logits(*m, x, T, 1000);
+    for (int64_t chunk : {1, 7, 32, 33}) EXPECT_EQ(all_logits(*m, x, T, chunk), base) << chunk;
+    // Prefill 50 rows, then decode the remaining 20 one by one.
+    runtime::KvCache kv(c, T, runtime::kv_dtype(p));
+    Workspace ws(c, 64, T);
+    std::vector<float> logits(static_cast<size_t>(V));
+    m->forward(x.data(), 50, kv.view(), ws, 49, logits.data());
+    EXPECT_TRUE(std::equal(logits.begin(), logits.end(), base.begin() + 49 * V));
+    for (int64_t t = 50; t < T; ++t) {
+      m->forward(x.data() + t * c.hidden_size, 1, kv.view(), ws, 0, logits.data());
+      ASSERT_TRUE(std::equal(logits.begin(), logits.end(), base.begin() + t * V))
+          << "position " << t;
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/shared.h"
 #include "llm/golden.h"
+#include "llm/random_model.h"
 
 namespace dsvl::runtime {
 namespace {
@@ -108,6 +109,48 @@ TEST(Batch, DecoderAcceptsSequencesJoiningLater) {
   EXPECT_EQ(s2.result().tokens, a2.tokens);
   EXPECT_EQ(s1.result().logprobs, a1.logprobs);
   EXPECT_EQ(s2.result().logprobs, a2.logprobs);
+}
+
+// The bf16 path with its bf16 KV cache (head_dim 128, the real models' width): batched
+// generation gives the same logits bit for bit as each sequence alone.
+TEST(Batch, Bf16CacheBatchEqualsEachSequenceAloneBitForBit) {
+  io::LlmConfig c;
+  c.vocab_size = 211;
+  c.hidden_size = 256;
+  c.intermediate_size = 160;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 2;
+  c.num_key_value_heads = 2;
+  c.max_position_embeddings = 256;
+  const auto m = llm::load_in_memory(c, llm::make_random_llm_weights(c, DType::kBF16, 7),
+                                     kernels::Precision::kBF16);
+  std::vector<std::vector<float>> embeds;
+  std::vector<BatchRequest> requests;
+  for (int64_t n : {41, 7, 90}) {
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = int32_t((i * 31 + n) % c.vocab_size);
+    embeds.emplace_back(size_t(n * c.hidden_size));
+    m->embed(ids.data(), n, embeds.back().data());
+  }
+  for (size_t i = 0; i < embeds.size(); ++i) {
+    BatchRequest r;
+    r.prompt = {embeds[i].data(), int64_t(embeds[i].size()) / c.hidden_size, 0};
+    r.params.max_new_tokens = 12 - 3 * int64_t(i);
+    r.params.eos_token_id = -1;
+    r.params.prefill_chunk = 32;
+    requests.push_back(r);
+  }
+  std::vector<Recorded> alone(requests.size()), batched(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i)
+    alone[i].result = generate(*m, requests[i].prompt, requests[i].params, recorder(&alone[i]));
+  std::vector<BatchRequest> with_recorders = requests;
+  for (size_t i = 0; i < requests.size(); ++i) with_recorders[i].on_token = recorder(&batched[i]);
+  std::vector<GenerateResult> out = generate_batch(*m, with_recorders);
+  ASSERT_EQ(out.size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(out[i].tokens, alone[i].result.tokens) << i;
+    EXPECT_EQ(batched[i].step_logits, alone[i].step_logits) << i;
+  }
 }
 
 }  // namespace

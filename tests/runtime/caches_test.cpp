@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "runtime/image_cache.h"
 #include "runtime/kv_cache.h"
 #include "runtime/prefix_cache.h"
@@ -55,8 +56,8 @@ io::LlmConfig tiny_llm() {
 }
 
 // A KV cache whose n positions are filled (contents do not matter to the prefix cache).
-KvCache filled_kv(const io::LlmConfig& c, int64_t n) {
-  KvCache kv(c, n);
+KvCache filled_kv(const io::LlmConfig& c, int64_t n, DType dtype = DType::kF32) {
+  KvCache kv(c, n, dtype);
   kv.view().n_past = n;
   return kv;
 }
@@ -103,6 +104,43 @@ TEST(PrefixCache, TheNextTurnReplacesTheEntryItExtends) {
   EXPECT_EQ(cache.positions(), 5);
   cache.put(keys({1, 2}), filled_kv(c, 2), c);  // a prefix of what is there: nothing new
   EXPECT_EQ(cache.entries(), 1u);
+}
+
+TEST(KvCache, Bf16HalvesTheBytesAndCopiesItsPositions) {
+  const io::LlmConfig c = tiny_llm();
+  KvCache f(c, 8), b(c, 8, DType::kBF16);
+  EXPECT_EQ(b.bytes_per_position() * 2, f.bytes_per_position());
+  EXPECT_EQ(b.bytes_per_position(), KvCache::bytes_per_position(c, DType::kBF16));
+  EXPECT_EQ(b.bytes() * 2, f.bytes());
+  EXPECT_THROW(KvCache(c, 8, DType::kF16), ConfigError);
+  // Fill 5 positions of every layer/head with distinct bf16 patterns, copy 3 of them.
+  const llm::KvView& v = b.view();
+  auto* k16 = static_cast<uint16_t*>(v.k);
+  auto* v16 = static_cast<uint16_t*>(v.v);
+  for (int64_t e = 0; e < int64_t(v.n_layers) * v.layer_stride(); ++e)
+    k16[e] = uint16_t(e), v16[e] = uint16_t(e + 7);
+  KvCache dst(c, 4, DType::kBF16);
+  copy_positions(b.view(), dst.view(), 3);
+  const llm::KvView& d = dst.view();
+  for (int l = 0; l < v.n_layers; ++l)
+    for (int h = 0; h < v.n_kv_heads; ++h)
+      for (int64_t i = 0; i < 3 * v.head_dim; ++i) {
+        const int64_t so = l * v.layer_stride() + h * v.head_stride() + i;
+        const int64_t dof = l * d.layer_stride() + h * d.head_stride() + i;
+        ASSERT_EQ(static_cast<uint16_t*>(d.k)[dof], k16[so]);
+        ASSERT_EQ(static_cast<uint16_t*>(d.v)[dof], v16[so]);
+      }
+  EXPECT_THROW(copy_positions(f.view(), dst.view(), 3), RequestError);  // dtypes differ
+}
+
+TEST(PrefixCache, KeepsTheCacheDtype) {
+  const io::LlmConfig c = tiny_llm();
+  PrefixCache pc(16);
+  pc.put(keys({1, 2, 3}), filled_kv(c, 4, DType::kBF16), c);
+  const PrefixCache::Hit hit = pc.find(keys({1, 2, 3, 4}));
+  ASSERT_NE(hit.kv, nullptr);
+  EXPECT_EQ(hit.kv->dtype(), DType::kBF16);
+  EXPECT_EQ(hit.n, 3);
 }
 
 }  // namespace

@@ -93,11 +93,30 @@ void run_case(const std::string& name, Precision p, double tol, Worst& worst) {
                                      kc.n_images);
   e.shape = {1, T, m.hidden_size()};
   check(e, g, "inputs_embeds", "inputs_embeds", name, tol, worst);
-  KvCache kv(m.config(), T);
-  llm::Workspace ws(m.config(), 100, T);
+  // The cache as the pipeline creates it: bf16 on the bf16 path.
+  const std::vector<int64_t> tokens =
+      g.has("greedy.tokens") ? test::golden_ints(g, "greedy.tokens") : std::vector<int64_t>{};
+  const int64_t steps = int64_t(tokens.size());
+  KvCache kv(m.config(), T + steps, kv_dtype(m.precision()));
+  llm::Workspace ws(m.config(), 100, T + steps);
   Tensor logits({1, T, V});
   m.forward(e.ptr(), T, kv.view(), ws, 0, logits.ptr());
   check(logits, g, "logits", "logits", name, tol, worst);
+  if (steps == 0) return;
+  // Decode steps after the prefill read the cache the prefill wrote; they are fed the golden
+  // tokens (a near-tie could make our argmax differ at bf16) and checked against each step's
+  // golden logits (step 0 is the prefill's last row).
+  const TensorView want = g.get("greedy.step_logits");
+  ASSERT_EQ(want.numel(), steps * V) << name;
+  Tensor got(want.shape);
+  std::copy(logits.data.end() - V, logits.data.end(), got.data.begin());
+  std::vector<float> x(size_t(m.hidden_size()));
+  for (int64_t s = 1; s < steps; ++s) {
+    const int32_t tok = int32_t(tokens[size_t(s - 1)]);
+    m.embed(&tok, 1, x.data());
+    m.forward(x.data(), 1, kv.view(), ws, 0, got.ptr() + s * V);
+  }
+  check(got, g, "greedy.step_logits", "greedy.step_logits", name, tol, worst);
 }
 
 void print(const char* title, const Worst& worst) {

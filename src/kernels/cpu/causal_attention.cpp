@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "core/threadpool.h"
+#include "kernels/cpu/causal_attention_bf16.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/simd.h"
 
 namespace dsvl::kernels {
 namespace {
@@ -37,9 +39,17 @@ void attend_block(const AttentionJob& job, const AttentionDims& dims, int h, int
                   float* scores) {
   const int d = dims.head_dim;
   const int g = h / (dims.n_heads / dims.n_kv_heads);
-  const float* k = job.k + int64_t(g) * job.kv_head_stride;
-  const float* v = job.v + int64_t(g) * job.kv_head_stride;
   const int64_t n_rows = r1 - r0, k_end = job.pos0 + r1;
+  if (job.kv_dtype == DType::kBF16) {
+    const auto* kb = static_cast<const uint16_t*>(job.k) + int64_t(g) * job.kv_head_stride;
+    const auto* vb = static_cast<const uint16_t*>(job.v) + int64_t(g) * job.kv_head_stride;
+    detail::attend_rows_bf16(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq,
+                             job.out + r0 * job.ldo + int64_t(h) * d, job.ldo, n_rows,
+                             job.pos0 + r0 + 1, kb, vb, d, scores);
+    return;
+  }
+  const float* k = static_cast<const float*>(job.k) + int64_t(g) * job.kv_head_stride;
+  const float* v = static_cast<const float*>(job.v) + int64_t(g) * job.kv_head_stride;
   const float sqrt_d = float(std::sqrt(double(d)));
   // Scores of the whole block against keys [0, k_end); each row then uses only its causal
   // prefix. gemm_nt's per-element result does not depend on the block shape.
@@ -97,19 +107,40 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
   });
 }
 
+void kv_store(const float* x, int64_t n, void* dst, DType dtype) {
+  if (dtype != DType::kBF16) {
+    std::memcpy(dst, x, sizeof(float) * size_t(n));
+    return;
+  }
+  auto* out = static_cast<uint16_t*>(dst);
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i < n; i += 16) {
+    const __mmask16 m = simd::mask16(int(std::min<int64_t>(16, n - i)));
+    const __m512i r = simd::round_bf16_lanes(_mm512_maskz_loadu_ps(m, x + i));
+    _mm256_mask_storeu_epi16(out + i, m, _mm512_cvtepi32_epi16(r));
+  }
+#endif
+  for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+
 void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
   const int d = dims.head_dim, group = dims.n_heads / dims.n_kv_heads;
   std::vector<double> s;
+  // Element e of the cache, widened.
+  auto kv_at = [&](const void* base, int64_t e) {
+    return job.kv_dtype == DType::kBF16 ? double(bf16_to_f32(static_cast<const uint16_t*>(base)[e]))
+                                        : double(static_cast<const float*>(base)[e]);
+  };
   for (int64_t t = 0; t < job.n_q; ++t)
     for (int h = 0; h < dims.n_heads; ++h) {
       const float* q = job.q + t * job.ldq + int64_t(h) * d;
-      const float* k = job.k + int64_t(h / group) * job.kv_head_stride;
-      const float* v = job.v + int64_t(h / group) * job.kv_head_stride;
+      const int64_t kv0 = int64_t(h / group) * job.kv_head_stride;
       const int64_t n_keys = job.pos0 + t + 1;
       s.assign(size_t(n_keys), 0.0);
       double mx = -INFINITY, sum = 0.0;
       for (int64_t j = 0; j < n_keys; ++j) {
-        for (int i = 0; i < d; ++i) s[size_t(j)] += double(q[i]) * k[j * d + i];
+        for (int i = 0; i < d; ++i) s[size_t(j)] += double(q[i]) * kv_at(job.k, kv0 + j * d + i);
         s[size_t(j)] /= std::sqrt(double(d));
         mx = std::max(mx, s[size_t(j)]);
       }
@@ -117,7 +148,8 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
       float* out = job.out + t * job.ldo + int64_t(h) * d;
       for (int i = 0; i < d; ++i) {
         double acc = 0.0;
-        for (int64_t j = 0; j < n_keys; ++j) acc += s[size_t(j)] / sum * v[j * d + i];
+        for (int64_t j = 0; j < n_keys; ++j)
+          acc += s[size_t(j)] / sum * kv_at(job.v, kv0 + j * d + i);
         out[i] = float(acc);
       }
     }

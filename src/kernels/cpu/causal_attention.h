@@ -4,6 +4,12 @@
 // h / (n_heads / n_kv_heads). The KV layout is [kv_head][position][head_dim] per sequence, so
 // one head's keys are contiguous and decode reads them in one streaming pass.
 //
+// The cache holds float32 or bf16 keys/values (AttentionJob::kv_dtype). float32 caches go
+// through gemm_nt and a scalar softmax (the exact path `dump` relies on); bf16 caches through a
+// fused AVX-512 kernel that reads each key and value row once per (head, row block): scores
+// are float32 dots of q with the widened keys, softmax uses vecmath::exp16, and p·v
+// accumulates in float32.
+//
 // Determinism contract: the result of one query row depends only on that row's q and the keys
 // and values it attends to — not on how many rows or sequences share the call, nor on the
 // thread count. Batched and unbatched runs therefore agree bit for bit.
@@ -12,6 +18,8 @@
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "core/dtype.h"
 
 namespace dsvl::kernels {
 
@@ -28,10 +36,11 @@ struct AttentionJob {
   float* out = nullptr;  // [n_q, n_heads·head_dim], row stride ldo
   int64_t ldo = 0;
   int64_t n_q = 0;
-  int64_t pos0 = 0;            // position of query row 0; the cache holds keys [0, pos0 + n_q)
-  const float* k = nullptr;    // kv head g, position p: k[(g·kv_head_stride) + p·head_dim]
-  const float* v = nullptr;    // same layout as k
-  int64_t kv_head_stride = 0;  // floats between consecutive kv heads (capacity · head_dim)
+  int64_t pos0 = 0;              // position of query row 0; the cache holds keys [0, pos0 + n_q)
+  const void* k = nullptr;       // kv head g, position p: k[(g·kv_head_stride) + p·head_dim]
+  const void* v = nullptr;       // same layout as k
+  int64_t kv_head_stride = 0;    // elements between consecutive kv heads (capacity · head_dim)
+  DType kv_dtype = DType::kF32;  // of k and v: kF32 (float) or kBF16 (uint16 bit patterns)
 };
 
 // Per-thread score rows, reused across calls; it grows (allocates) only when a call needs more
@@ -57,7 +66,11 @@ int64_t causal_attention_scratch_floats(int64_t max_rows, int64_t max_keys);
 void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& dims,
                       AttentionScratch& scratch);
 
-// Naive scalar reference (double accumulation) for one job.
+// Stores n floats as cache elements of `dtype`: a copy for kF32, rounded to nearest even for
+// kBF16 (bit-exact with f32_to_bf16).
+void kv_store(const float* x, int64_t n, void* dst, DType dtype);
+
+// Naive scalar reference (double accumulation) for one job, either cache dtype.
 void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims);
 
 }  // namespace dsvl::kernels

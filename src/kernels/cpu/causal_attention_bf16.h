@@ -1,0 +1,14 @@
+// Internal to causal_attention.cpp: the (head, row block) task for a bf16 KV cache.
+#pragma once
+
+#include <cstdint>
+
+namespace dsvl::kernels::detail {
+
+// Rows [0, n_rows) of one head: q and out rows are ldq / ldo apart (already offset to the
+// head), row i attends to keys [0, keys0 + i). k and v: that kv head's rows, head_dim apart.
+// scores: (keys0 + n_rows − 1) · n_rows floats of scratch.
+void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
+                      int64_t keys0, const uint16_t* k, const uint16_t* v, int d, float* scores);
+
+}  // namespace dsvl::kernels::detail
