@@ -22,6 +22,7 @@
 #include "core/threadpool.h"
 #include "io/config.h"
 #include "io/safetensors.h"
+#include "kernels/cpu/causal_attention.h"
 #include "kernels/cpu/matmul.h"
 #include "llm/layers.h"
 #include "llm/llm.h"
@@ -93,7 +94,7 @@ void BM_Prefill(benchmark::State& state) {
   const llm::Llm& m = model(state.range(1));
   const int64_t n = state.range(0);
   const std::vector<float> x = embeds(m, n);
-  runtime::KvCache kv(m.config(), n);
+  runtime::KvCache kv(m.config(), n, runtime::kv_dtype(m.precision()));
   llm::Workspace ws(m.config(), 256, n);
   std::vector<float> logits(size_t(m.vocab_size()));
   {
@@ -114,7 +115,7 @@ void BM_Decode(benchmark::State& state) {
   const llm::Llm& m = model(state.range(1));
   const int64_t n = state.range(0);
   const std::vector<float> x = embeds(m, n + 1);
-  runtime::KvCache kv(m.config(), n + 1);
+  runtime::KvCache kv(m.config(), n + 1, runtime::kv_dtype(m.precision()));
   llm::Workspace ws(m.config(), 256, n + 1);
   std::vector<float> logits(size_t(m.vocab_size())), one(size_t(m.hidden_size()));
   m.forward(x.data(), n, kv.view(), ws, n, logits.data());
@@ -137,7 +138,7 @@ void BM_Decode(benchmark::State& state) {
 void run_layer(benchmark::State& state, int64_t past, int64_t rows) {
   const llm::Llm& m = model(state.range(1));
   const io::LlmConfig& c = m.config();
-  runtime::KvCache kv(c, past + rows);
+  runtime::KvCache kv(c, past + rows, runtime::kv_dtype(m.precision()));
   llm::Workspace ws(c, std::max<int64_t>(rows, 1), past + rows);
   const std::vector<float> x = embeds(m, rows);
   const kernels::RopeTable rope = kernels::make_rope_table(c.head_dim(), c.rope_theta, past + rows);
@@ -171,6 +172,37 @@ void BM_LmHead(benchmark::State& state) {
   }
 }
 
+// Attention alone at the 1.3B shape (16 heads of 128): `rows` query rows after `past` cached
+// positions, KV cache float32 (0) or bf16 (1). Per layer; a decode step runs 24 of these.
+void BM_Attention(benchmark::State& state) {
+  const int64_t past = state.range(0), rows = state.range(1);
+  const DType dt = state.range(2) ? DType::kBF16 : DType::kF32;
+  const kernels::AttentionDims dims{16, 16, 128};
+  const int64_t width = 16 * 128, cap = past + rows, n_kv = 16 * cap * 128;
+  std::vector<float> q(static_cast<size_t>(rows * width), 0.01f), out(q.size()),
+      kf(static_cast<size_t>(n_kv));
+  for (int64_t i = 0; i < n_kv; ++i) kf[size_t(i)] = float((i * 7919) % 1000) * 1e-3f - 0.5f;
+  std::vector<uint16_t> kb(kf.size());
+  kernels::kv_store(kf.data(), n_kv, kb.data(), DType::kBF16);
+  const void* kv = dt == DType::kBF16 ? static_cast<const void*>(kb.data()) : kf.data();
+  const kernels::AttentionJob job{q.data(), width, out.data(), width,     rows,
+                                  past,     kv,    kv,         cap * 128, dt};
+  kernels::AttentionScratch scratch;
+  {
+    CpuMeter meter(state);
+    for (auto _ : state) {
+      kernels::causal_attention({&job, 1}, dims, scratch);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.counters["kv_MB"] = double(n_kv) * 2 * double(dtype_size(dt)) * 1e-6;
+}
+
+BENCHMARK(BM_Attention)
+    ->ArgsProduct({{576}, {1, 576}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0)
+    ->UseRealTime();
 BENCHMARK(BM_Prefill)
     ->ArgsProduct({{128, 576, 624}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
