@@ -30,21 +30,60 @@ struct Chunks {
   }
 };
 
-// scores[i·lds + j] = (q_i · k_j) / √d for every row i and visible key j < keys0 + i.
+// Sums each of 16 vectors (one per key) into lane j of the result: a butterfly over the lane
+// bits 3, 2, 1, 0 (the pairing of simd::hsum), then lanes put back in key order. Key j's sum
+// depends only on a[j].
+inline __m512 reduce16(__m512 a[16]) {
+  __m512 c[8], e[4], g[2];
+  for (int m = 0; m < 8; ++m)
+    c[m] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * m], a[2 * m + 1], 0x44),
+                         _mm512_shuffle_f32x4(a[2 * m], a[2 * m + 1], 0xEE));
+  for (int m = 0; m < 4; ++m)
+    e[m] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * m], c[2 * m + 1], 0x88),
+                         _mm512_shuffle_f32x4(c[2 * m], c[2 * m + 1], 0xDD));
+  for (int m = 0; m < 2; ++m) {
+    const __m512d x = _mm512_castps_pd(e[2 * m]), y = _mm512_castps_pd(e[2 * m + 1]);
+    g[m] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
+                         _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+  }
+  const __m512 h =
+      _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xDD));
+  // Lane 4q + t holds key q + 4t.
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(idx, h);
+}
+
+// scores[i·lds + j] = (q_i · k_j) / √d for every row i and key j < keys0 + n_rows − 1 (row i
+// uses the first keys0 + i). Keys go in groups of 16 aligned to position 0, widened once into
+// kbuf; each row accumulates one FMA chain per key (d order), and reduce16 sums the group into
+// one vector. So a score depends only on its row and key, never on the block or call shape.
 template <int NC>
 void scores_rows(const float* q, int64_t ldq, int64_t n_rows, int64_t keys0, const uint16_t* k,
                  int d, const Chunks<NC>& ch, float* s, int64_t lds) {
+  constexpr int kW = 16 * NC;
   const int64_t k_end = keys0 + n_rows - 1;
-  const float sqrt_d = float(std::sqrt(double(d)));
-  for (int64_t j = 0; j < k_end; ++j) {
-    __m512 kr[NC];
-    for (int c = 0; c < NC; ++c) kr[c] = simd::load_bf16(k + j * d + 16 * c, ch.m[c]);
-    for (int64_t i = std::max<int64_t>(0, j - keys0 + 1); i < n_rows; ++i) {
+  const __m512 sqrt_d = _mm512_set1_ps(float(std::sqrt(double(d))));
+  alignas(64) float kbuf[16 * kW];
+  for (int64_t j0 = 0; j0 < k_end; j0 += 16) {
+    const int nk = int(std::min<int64_t>(16, k_end - j0));
+    for (int t = 0; t < 16; ++t)
+      for (int c = 0; c < NC; ++c)
+        _mm512_store_ps(
+            kbuf + t * kW + 16 * c,
+            t < nk ? simd::load_bf16(k + (j0 + t) * d + 16 * c, ch.m[c]) : _mm512_setzero_ps());
+    // Rows that see at least key j0.
+    for (int64_t i = std::max<int64_t>(0, j0 - keys0 + 1); i < n_rows; ++i) {
       const float* qi = q + i * ldq;
-      __m512 acc = _mm512_mul_ps(_mm512_maskz_loadu_ps(ch.m[0], qi), kr[0]);
-      for (int c = 1; c < NC; ++c)
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(ch.m[c], qi + 16 * c), kr[c], acc);
-      s[i * lds + j] = simd::hsum(acc) / sqrt_d;  // HF: matmul(q, kᵀ) / sqrt(head_dim)
+      __m512 qr[NC], acc[16];
+      for (int c = 0; c < NC; ++c) qr[c] = _mm512_maskz_loadu_ps(ch.m[c], qi + 16 * c);
+      for (int t = 0; t < 16; ++t) {
+        acc[t] = _mm512_mul_ps(qr[0], _mm512_load_ps(kbuf + t * kW));
+        for (int c = 1; c < NC; ++c)
+          acc[t] = _mm512_fmadd_ps(qr[c], _mm512_load_ps(kbuf + t * kW + 16 * c), acc[t]);
+      }
+      // HF: matmul(q, kᵀ) / sqrt(head_dim)
+      _mm512_mask_storeu_ps(s + i * lds + j0, simd::mask16(nk),
+                            _mm512_div_ps(reduce16(acc), sqrt_d));
     }
   }
 }
@@ -70,22 +109,30 @@ void softmax_row_bf16(float* s, int64_t n) {
   }
 }
 
-// out_r = Σ_j p_r[j] · v_j for R consecutive rows (row r has n0 + r keys), chunks [C0, C0+NG).
+// out_r = Σ_j p_r[j] · v_j for R consecutive rows (row r has n0 + r keys), chunks [c0, c0+NG).
+// The keys all rows see run without per-row tests so the accumulators stay in registers.
 template <int NC, int NG, int R>
 void pv_rows(const float* const* p, int64_t n0, const uint16_t* v, int d, const Chunks<NC>& ch,
              int c0, float* const* out) {
   __m512 acc[R][NG];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < NG; ++c) acc[r][c] = _mm512_setzero_ps();
-  const int64_t n_end = n0 + R - 1;
-  for (int64_t j = 0; j < n_end; ++j) {
-    const uint16_t* vj = v + j * d + 16 * c0;
+  const uint16_t* vc = v + 16 * c0;
+  for (int64_t j = 0; j < n0; ++j) {
+    __m512 pr[R];
+    for (int r = 0; r < R; ++r) pr[r] = _mm512_set1_ps(p[r][j]);
     for (int c = 0; c < NG; ++c) {
-      const __m512 x = simd::load_bf16(vj + 16 * c, ch.m[c0 + c]);
-      for (int r = 0; r < R; ++r)
-        if (j < n0 + r) acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(p[r][j]), x, acc[r][c]);
+      const __m512 x = simd::load_bf16(vc + j * d + 16 * c, ch.m[c0 + c]);
+      for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(pr[r], x, acc[r][c]);
     }
   }
+  // Keys n0 … n0 + R − 2: only the later rows see them.
+  for (int64_t j = n0; j < n0 + R - 1; ++j)
+    for (int c = 0; c < NG; ++c) {
+      const __m512 x = simd::load_bf16(vc + j * d + 16 * c, ch.m[c0 + c]);
+      for (int r = int(j - n0) + 1; r < R; ++r)
+        acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(p[r][j]), x, acc[r][c]);
+    }
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < NG; ++c)
       _mm512_mask_storeu_ps(out[r] + 16 * (c0 + c), ch.m[c0 + c], acc[r][c]);
@@ -115,7 +162,16 @@ void attend(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows
             const uint16_t* k, const uint16_t* v, int d, float* s) {
   const Chunks<NC> ch(d);
   const int64_t lds = keys0 + n_rows - 1;
-  scores_rows<NC>(q, ldq, n_rows, keys0, k, d, ch, s, lds);
+  // Query rows are ldq apart (all heads side by side: 8 KiB for the 1.3B model), so a block
+  // of them would share a handful of L1 sets; copy up to kSub rows next to each other.
+  constexpr int kSub = 16, kW = 16 * NC;
+  alignas(64) float qbuf[kSub * kW];
+  for (int64_t i0 = 0; i0 < n_rows; i0 += kSub) {
+    const int64_t m = std::min<int64_t>(kSub, n_rows - i0);
+    for (int64_t i = 0; i < m; ++i)
+      std::copy(q + (i0 + i) * ldq, q + (i0 + i) * ldq + d, qbuf + i * kW);
+    scores_rows<NC>(qbuf, kW, m, keys0 + i0, k, d, ch, s + i0 * lds, lds);
+  }
   for (int64_t i = 0; i < n_rows; ++i) softmax_row_bf16(s + i * lds, keys0 + i);
   // Value chunks in groups of ≤ 8 (the accumulators of two rows fit the 32 registers).
   constexpr int kG = NC < 8 ? NC : 8, kRem = NC % kG;
