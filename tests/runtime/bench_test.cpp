@@ -38,6 +38,8 @@ TEST(BenchWork, LlmFlopsAndBytesOfThe1p3bConfig) {
                    2.0 * 1233125376 + 4.0 * 2048 * 24 * 101 + 2.0 * 102400 * 2048);
   // float32 K and V: 2 · 24 layers · 2048 · 4 bytes per position.
   EXPECT_EQ(KvCache::bytes_per_position(c), 393216u);
+  // bf16 K and V (the bf16 path's cache, what `--probe` counts there): half.
+  EXPECT_EQ(KvCache::bytes_per_position(c, DType::kBF16), 196608u);
   EXPECT_DOUBLE_EQ(decode_bytes_per_token(2886082560.0, 393216.0, 577),
                    2886082560.0 + 393216.0 * 577);
   EXPECT_EQ(llm_layer_matrix_params(released("7b-chat").llm), 6071255040);
