@@ -28,7 +28,8 @@ TEST(Attention, GemmNnMatchesNaive) {
   }
 }
 
-void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_bias) {
+void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_bias,
+                     Precision p = Precision::kF32) {
   const int64_t n_k = kh * kw, ld = 3 * d + 1;  // q|k|v interleaved rows, odd stride
   const int64_t rows = std::max(n_q, n_k);
   auto qkv = test::random_vec(size_t(rows * ld) + 1, uint32_t(n_q * 31 + d));
@@ -40,10 +41,13 @@ void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_b
   std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
   const float scale = 1.0f / std::sqrt(float(d));
   attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, scale, with_bias ? &bias : nullptr,
-                 o.data(), ldo, scratch.data());
+                 o.data(), ldo, scratch.data(), p);
   attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, scale,
                      with_bias ? &bias : nullptr, r.data(), ldo);
-  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 2e-6, 1e-5,
+  // bf16: inputs and probabilities carry 8 significant bits (relative error 2⁻⁹ each).
+  const double tol = p == Precision::kBF16 ? 2e-2 : 2e-6,
+               rtol = p == Precision::kBF16 ? 2e-2 : 1e-5;
+  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), tol, rtol,
                           "attention n_q=" + std::to_string(n_q) + " n_k=" + std::to_string(n_k) +
                               " d=" + std::to_string(d)));
 }
@@ -56,6 +60,41 @@ TEST(Attention, MatchesReferenceOddSizes) {
   check_attention(33, 1, 577, 33, false);
   check_attention(20, 3, 5, 80, false);
 }
+// The bf16 flavour (AMX where the CPU has it; float32 elsewhere): odd query and key counts,
+// with and without the SAM grid bias, head sizes that fill 1-4 output tiles (some partly), and
+// one it does not handle (d = 80 falls back to float32).
+TEST(Attention, Bf16MatchesReferenceAtBf16Tolerance) {
+  check_attention(1, 1, 1, 64, false, Precision::kBF16);
+  check_attention(37, 5, 9, 64, true, Precision::kBF16);
+  check_attention(196, 14, 14, 64, true, Precision::kBF16);
+  check_attention(50, 1, 577, 64, false, Precision::kBF16);
+  check_attention(19, 3, 11, 32, true, Precision::kBF16);
+  check_attention(23, 4, 4, 16, true, Precision::kBF16);
+  check_attention(17, 2, 9, 33, false, Precision::kBF16);
+  check_attention(33, 5, 5, 48, true, Precision::kBF16);
+  check_attention(20, 3, 5, 80, false, Precision::kBF16);
+}
+
+TEST(Attention, Bf16KernelRoundsLikeBf16) {
+  // Where the AMX flavour runs, its error against float32 must be of bf16 size, not zero
+  // (a silent float32 fallback would hide a dispatch bug) and not large.
+  const int64_t n = 40, d = 64, ld = 3 * d;
+  auto qkv = test::random_vec(size_t(n * ld), 11);
+  std::vector<float> scratch(size_t(attention_scratch_floats(n, d)));
+  std::vector<float> a(size_t(n * d)), b(a.size());
+  const float* q = qkv.data();
+  if (!attention_head_bf16(q, ld, q + d, ld, q + 2 * d, ld, n, n, d, 0.125f, nullptr, a.data(), d,
+                           scratch.data()))
+    GTEST_SKIP() << "no AMX here: the bf16 attention runs float32";
+  attention_head(q, ld, q + d, ld, q + 2 * d, ld, n, n, d, 0.125f, nullptr, b.data(), d,
+                 scratch.data());
+  double max_diff = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    max_diff = std::max(max_diff, double(std::abs(a[i] - b[i])));
+  EXPECT_GT(max_diff, 1e-6);
+  EXPECT_LT(max_diff, 2e-2);
+}
 
 }  // namespace
+
 }  // namespace dsvl::kernels

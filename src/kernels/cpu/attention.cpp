@@ -134,12 +134,17 @@ void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
 int64_t padded_stride(int64_t n_k) { return (n_k + 15) / 16 * 16 + 16; }
 
 int64_t attention_scratch_floats(int64_t n_k, int64_t d) {
-  return d * padded_stride(n_k) + n_k * d + kBlockRows * d + kBlockRows * padded_stride(n_k);
+  return std::max(
+      d * padded_stride(n_k) + n_k * d + kBlockRows * d + kBlockRows * padded_stride(n_k),
+      attention_bf16_scratch_floats(n_k, d));
 }
 
 void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                     int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
-                    const GridBias* bias, float* o, int64_t ldo, float* scratch) {
+                    const GridBias* bias, float* o, int64_t ldo, float* scratch, Precision p) {
+  if (p == Precision::kBF16 &&
+      attention_head_bf16(q, ldq, k, ldk, v, ldv, n_q, n_k, d, scale, bias, o, ldo, scratch))
+    return;
   const int64_t ld = padded_stride(n_k);
   float* kT = scratch;             // [d, ld]: keys transposed so q·kᵀ is an NN product
   float* vc = kT + d * ld;         // [n_k, d]: values packed contiguously (streamed by P·v)

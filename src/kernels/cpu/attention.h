@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/matmul.h"
+
 namespace dsvl::kernels {
 
 // Additive bias decomposed over a key grid (SAM's relative positions, spec §3.3): keys are a
@@ -17,7 +19,7 @@ struct GridBias {
   int64_t kh = 0, kw = 0;        // kh·kw == n_k
 };
 
-// Floats of scratch attention_head needs for n_k keys of head dim d.
+// Floats of scratch attention_head needs for n_k keys of head dim d (either precision).
 int64_t attention_scratch_floats(int64_t n_k, int64_t d);
 
 // q: [n_q, d] rows ldq apart; k, v: [n_k, d] rows ldk / ldv apart; o: [n_q, d] rows ldo apart.
@@ -25,7 +27,17 @@ int64_t attention_scratch_floats(int64_t n_k, int64_t d);
 // be nullptr. scratch: attention_scratch_floats(n_k, d) floats, not shared between threads.
 void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                     int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
-                    const GridBias* bias, float* o, int64_t ldo, float* scratch);
+                    const GridBias* bias, float* o, int64_t ldo, float* scratch,
+                    Precision p = Precision::kF32);
+
+// The kBF16 flavour (attention_amx.cpp): q·scale, k, v and the softmax probabilities rounded
+// to bf16 (as the official bf16 inference holds them), products accumulated in float32 on AMX
+// tiles, bias and softmax in float32. Returns false and does nothing where it does not apply
+// (no AMX, another bf16 kernel forced, d > 64); attention_head then runs float32.
+bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
+                         int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
+                         const GridBias* bias, float* o, int64_t ldo, float* scratch);
+int64_t attention_bf16_scratch_floats(int64_t n_k, int64_t d);
 
 // Naive reference (double accumulation, full score rows).
 void attention_head_ref(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,

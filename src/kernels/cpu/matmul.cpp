@@ -106,9 +106,14 @@ void linear_ref_bf16(const float* x, int64_t M, const TensorView& w, const Tenso
 }
 
 Bf16Weight to_bf16(const TensorView& w) {
+  Bf16Weight out{w.shape, std::vector<uint16_t>(size_t(w.numel()))};
+  to_bf16_into(w, out.data.data());
+  return out;
+}
+
+void to_bf16_into(const TensorView& w, uint16_t* dst) {
   if (!is_float(w.dtype))
     throw ShapeError(std::string("to_bf16: dtype ") + dtype_name(w.dtype) + " is not a float type");
-  Bf16Weight out{w.shape, std::vector<uint16_t>(size_t(w.numel()))};
   // Rows of kChunk elements so the vectorized rounding of the packers is reused and a model
   // load converts on all threads (a 7B F16 checkpoint is 14 GB).
   constexpr int64_t kChunk = 1 << 16;
@@ -116,9 +121,8 @@ Bf16Weight to_bf16(const TensorView& w) {
   const BMatrix rows{w.dtype, w.data, kChunk};
   parallel_for((n + kChunk - 1) / kChunk, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
-      detail::row_to_bf16(rows, r, std::min(kChunk, n - r * kChunk), out.data.data() + r * kChunk);
+      detail::row_to_bf16(rows, r, std::min(kChunk, n - r * kChunk), dst + r * kChunk);
   });
-  return out;
 }
 
 const char* bf16_kernel_name() {

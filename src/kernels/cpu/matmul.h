@@ -53,6 +53,8 @@ struct Bf16Weight {
 };
 // Converts any float-typed view (F32/F16/BF16); throws ShapeError for other dtypes.
 Bf16Weight to_bf16(const TensorView& w);
+// The same into caller-owned storage of w.numel() elements.
+void to_bf16_into(const TensorView& w, uint16_t* dst);
 
 // Name of the kernel the bf16 path uses on this machine: "amx", "avx512_bf16" or "emulated".
 const char* bf16_kernel_name();

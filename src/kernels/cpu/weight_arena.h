@@ -8,6 +8,7 @@
 // embedding table stay as stored.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 
@@ -35,7 +36,18 @@ class WeightArena {
 
  private:
   Precision precision_;
-  std::deque<Bf16Weight> owned_;  // a deque never moves its elements
+  // One anonymous mapping per converted matrix, asked to be backed by 2 MB pages
+  // (MADV_HUGEPAGE): the GEMMs stream every weight each token, and with 4 KB pages each
+  // row of a 2048-wide bf16 matrix is its own page (a TLB miss and a cold prefetcher).
+  struct Mapping {
+    void* data = nullptr;
+    size_t bytes = 0;
+    Mapping(size_t n);
+    ~Mapping();
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+  };
+  std::deque<Mapping> owned_;  // a deque never moves its elements
   int64_t owned_bytes_ = 0;
 };
 

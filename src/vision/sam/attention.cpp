@@ -35,8 +35,8 @@ struct TaskBuffers {
 };
 
 // One head of global attention over the whole G×G grid: q, k, v read in place from qkv.
-void global_head(const BlockWeights& w, const io::SamConfig& c, int64_t h, Scratch& s,
-                 float* base) {
+void global_head(const BlockWeights& w, const io::SamConfig& c, int64_t h, Scratch& s, float* base,
+                 kernels::Precision p) {
   const int64_t G = c.grid(), C = c.width, d = c.head_dim(), n = G * G;
   TaskBuffers b(base, n, G, d);
   const float* q = s.big.data() + h * d;
@@ -45,13 +45,13 @@ void global_head(const BlockWeights& w, const io::SamConfig& c, int64_t h, Scrat
   const kernels::GridBias bias{b.rel_h, b.rel_w, G, G};
   kernels::attention_head(q, 3 * C, q + C, 3 * C, q + 2 * C, 3 * C, n, n, d,
                           float(1.0 / std::sqrt(double(d))), &bias, s.attn.data() + h * d, C,
-                          b.attn);
+                          b.attn, p);
 }
 
 // One head of one window. The map is zero-padded (after norm1) to a multiple of the window,
 // so a padded token's q/k/v is just the qkv bias; it is not masked (spec §3.3, §8.6).
 void window_head(const BlockWeights& w, const io::SamConfig& c, int64_t win, int64_t h, Scratch& s,
-                 float* base) {
+                 float* base, kernels::Precision p) {
   const int64_t G = c.grid(), C = c.width, d = c.head_dim(), S = w.window, n = S * S;
   const int64_t per_row = (G + S - 1) / S, wy = win / per_row, wx = win % per_row;
   TaskBuffers b(base, n, S, d);
@@ -67,7 +67,7 @@ void window_head(const BlockWeights& w, const io::SamConfig& c, int64_t win, int
                      b.rel_w, b.tmp);
   const kernels::GridBias bias{b.rel_h, b.rel_w, S, S};
   kernels::attention_head(b.q, d, b.k, d, b.v, d, n, n, d, float(1.0 / std::sqrt(double(d))), &bias,
-                          b.o, d, b.attn);
+                          b.o, d, b.attn, p);
   for (int64_t t = 0; t < n; ++t) {  // window_unpartition: drop the padding
     const int64_t gy = wy * S + t / S, gx = wx * S + t % S;
     if (gy < G && gx < G)
@@ -113,9 +113,9 @@ void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s
     float* base = s.task.data() + tid * s.task_stride;
     for (int64_t t = tid; t < n_tasks; t += nt) {
       if (w.window > 0)
-        window_head(w, c, t / H, t % H, s, base);
+        window_head(w, c, t / H, t % H, s, base, p);
       else
-        global_head(w, c, t, s, base);
+        global_head(w, c, t, s, base, p);
     }
   });
   kernels::linear(s.attn.data(), G * G, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data(), p);

@@ -44,7 +44,7 @@ void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch
     for (int64_t h = tid; h < H; h += nt) {
       const float* q = s.qkv.data() + h * d;
       kernels::attention_head(q, 3 * C, q + C, 3 * C, q + 2 * C, 3 * C, T, T, d, scale, nullptr,
-                              s.attn.data() + h * d, C, scratch);
+                              s.attn.data() + h * d, C, scratch, p);
     }
   });
   kernels::linear(s.attn.data(), T, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data(), p);
