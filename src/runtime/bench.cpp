@@ -131,19 +131,18 @@ std::string json_line(const Row& r) {
     j["limit_tok_per_s"] = round_to(r.limit_tok_per_s, 4);
     j["pct_limit"] = round_to(100.0 * r.tok_per_s / r.limit_tok_per_s, 2);
     j[is_bytes_row(r) ? "bytes" : "flop"] = r.work;
-    if (r.amx_tok_per_s > 0) j["pct_amx_peak"] = round_to(100.0 * r.tok_per_s / r.amx_tok_per_s, 2);
   }
   return j.dump();
 }
 
 std::string table_header() {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "| %-13s | %5s | %7s | %-9s | %20s | %10s | %10s | %-24s |\n",
+  std::snprintf(buf, sizeof buf, "| %-13s | %5s | %7s | %-9s | %20s | %10s | %10s | %-20s |\n",
                 "test", "n", "threads", "precision", "t/s", "ms", "cpu ms", "% of limit");
   std::string s = buf;
   s += "| " + std::string(13, '-') + " | " + std::string(4, '-') + ": | " + std::string(6, '-') +
        ": | " + std::string(9, '-') + " | " + std::string(19, '-') + ": | " + std::string(9, '-') +
-       ": | " + std::string(9, '-') + ": | " + std::string(24, '-') + " |\n";
+       ": | " + std::string(9, '-') + ": | " + std::string(20, '-') + " |\n";
   return s;
 }
 
@@ -154,7 +153,7 @@ std::string table_row(const Row& r) {
     std::snprintf(limit, sizeof limit, "%.1f%% of %s", 100.0 * r.tok_per_s / r.limit_tok_per_s,
                   r.limit.c_str());
   std::snprintf(buf, sizeof buf,
-                "| %-13s | %5lld | %7d | %-9s | %21s | %10.2f | %10.2f | %-24s |\n", r.test.c_str(),
+                "| %-13s | %5lld | %7d | %-9s | %21s | %10.2f | %10.2f | %-20s |\n", r.test.c_str(),
                 static_cast<long long>(r.n), r.threads, r.precision.c_str(), rate, r.ms, r.cpu_ms,
                 limit);
   return buf;

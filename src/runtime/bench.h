@@ -59,12 +59,9 @@ struct Row {
   // Extras (after the contract keys in JSON).
   double cpu_ms = 0;           // mean process CPU ms per run (vision: per image)
   double work = 0;             // FLOPs (compute-bound rows) or bytes (decode rows) per run
-  std::string limit;           // "fp32 peak", "bf16 dot peak", "bandwidth"; "" without --probe
+  std::string limit;           // "fp32 peak", "bf16 peak", "bandwidth"; "" without --probe
   double limit_tok_per_s = 0;  // what the limit allows, in the row's unit
-  // bf16 compute rows on a CPU whose bf16 GEMM runs on AMX tiles: what the AMX peak allows
-  // (0 otherwise). The limit is the dot-product peak; this is the stricter one.
-  double amx_tok_per_s = 0;
-  double peak_rss_mb = 0;  // process peak RSS when the row was measured
+  double peak_rss_mb = 0;      // process peak RSS when the row was measured
   int reps = 0;
 };
 

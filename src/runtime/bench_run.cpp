@@ -232,20 +232,13 @@ Row Bench::ttft_row() {
 }
 
 void Bench::set_limits(std::vector<Row>& rows) const {
-  // bf16 rows are held to the BF16 dot-product peak (vdpbf16ps, the limit; without
-  // it, the peak of whatever the bf16 GEMM runs on), and, where the GEMM runs on AMX tiles,
-  // also reported against the AMX peak, which is several times higher.
   const bool bf16 = info_.precision == "bf16";
-  const double dot = limits_.bf16_dot_gflops > 0 ? limits_.bf16_dot_gflops : limits_.bf16_gflops;
-  const double peak = 1e9 * (bf16 ? dot : limits_.fp32_gflops);
-  const bool amx = bf16 && std::string(limits_.bf16_kernel) == "amx" && limits_.amx_bf16_gflops > 0;
+  const double peak = 1e9 * (bf16 ? limits_.bf16_gflops : limits_.fp32_gflops);
   for (Row& r : rows) {
-    if (r.test == "decode" || r.test == "decode0") {
+    if (r.test == "decode" || r.test == "decode0")
       set_limit(r, "bandwidth", 1e9 * limits_.read_gbps);
-      continue;
-    }
-    set_limit(r, bf16 ? "bf16 dot peak" : "fp32 peak", peak);
-    if (amx && r.work > 0) r.amx_tok_per_s = double(r.n) * 1e9 * limits_.amx_bf16_gflops / r.work;
+    else
+      set_limit(r, bf16 ? "bf16 peak" : "fp32 peak", peak);
   }
 }
 
