@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/file_mappings.h"
 #include "core/json_depth.h"
 
 namespace dsvl::io {
@@ -150,10 +151,14 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
     map_ = nullptr;
     throw;
   }
+  register_file_mapping(map_, size_);
 }
 
 SafeTensorsFile::~SafeTensorsFile() {
-  if (map_) munmap(map_, size_);
+  if (map_) {
+    unregister_file_mapping(map_);
+    munmap(map_, size_);
+  }
 }
 
 WeightStore WeightStore::open_file(const std::string& path) {

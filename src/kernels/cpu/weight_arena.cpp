@@ -9,25 +9,16 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/file_mappings.h"
 
 namespace dsvl::kernels {
 namespace {
 
-// Asks the kernel to drop the source pages of a converted weight from this process: the
-// model never reads them again, and for an mmapped checkpoint they would otherwise stay
-// resident beside the bf16 copy (a 7B F16 file is 14 GB). MADV_PAGEOUT never changes memory
-// contents (heap memory is left alone without swap), so it is safe for in-memory weights too;
-// errors (older kernels) only mean the pages stay.
-void release_source_pages(const TensorView& w) {
-#if defined(MADV_PAGEOUT)
-  const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const auto begin = (uintptr_t(w.data) + page - 1) / page * page;
-  const auto end = (uintptr_t(w.data) + w.nbytes()) / page * page;
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)w;
-#endif
-}
+// Hands the source pages of a converted weight back: the model never reads them again, and
+// for an mmapped checkpoint they would otherwise stay resident beside the bf16 copy (a 7B F16
+// file is 14 GB). Inside the loader's file mapping this only unmaps them (the page cache keeps
+// the file for the next start); elsewhere it never changes memory contents.
+void release_source_pages(const TensorView& w) { release_pages(w.data, size_t(w.nbytes())); }
 
 constexpr size_t kHugePage = size_t(2) << 20;
 
