@@ -44,8 +44,8 @@ struct LoadParams {
   int max_images = 8;                     // per request
   int max_tokens_cap = 0;                 // > 0: SamplingParams::max_tokens above it refused
   int64_t image_cache_bytes = 256ll << 20;  // image-embedding cache (0 disables)
-  // KV prefix cache, in positions (0 disables); float32 K/V cost 384 KiB a position for
-  // the 1.3B models, 960 KiB for 7B.
+  // KV prefix cache, in positions (0 disables). A position costs 384 KiB (1.3B) / 960 KiB
+  // (7B) with the float32 cache of the f32 path, half that with the bf16 path's bf16 cache.
   int64_t prefix_cache_tokens = 4096;
 };
 
