@@ -32,17 +32,21 @@ enum class Precision {
 };
 
 struct LoadParams {
-  std::string model_dir;         // a Hugging Face download, as is
-  int n_threads = 0;             // 0: all cores
-  int ctx = 4096;                // context length (tokens), ≤ max_position_embeddings
-  int parallel = 1;              // sequences decoded together (server slots)
+  std::string model_dir;  // a Hugging Face download, as is
+  int n_threads = 0;      // 0: all cores
+  int ctx = 4096;         // context length (tokens), ≤ max_position_embeddings
+  int parallel = 1;       // sequences decoded together (server slots)
   Precision precision = Precision::kAuto;
-  bool progress = false;         // print load progress to stderr
+  // bf16 path: also copy BF16 weight matrices into memory (2 MB pages) instead of reading
+  // them mapped from the page cache — faster decode, but the file is read at every start.
+  // F16/F32 checkpoints are always converted into memory on the bf16 path.
+  bool no_mmap = false;
+  bool progress = false;  // print load progress to stderr
   // Resource limits applied to every request (LimitError when exceeded). The prompt and the
   // new tokens together never exceed `ctx`.
-  int64_t max_image_pixels = 64'000'000;  // refused before decoding
-  int max_images = 8;                     // per request
-  int max_tokens_cap = 0;                 // > 0: SamplingParams::max_tokens above it refused
+  int64_t max_image_pixels = 64'000'000;    // refused before decoding
+  int max_images = 8;                       // per request
+  int max_tokens_cap = 0;                   // > 0: SamplingParams::max_tokens above it refused
   int64_t image_cache_bytes = 256ll << 20;  // image-embedding cache (0 disables)
   // KV prefix cache, in positions (0 disables). A position costs 384 KiB (1.3B) / 960 KiB
   // (7B) with the float32 cache of the f32 path, half that with the bf16 path's bf16 cache.
@@ -68,16 +72,16 @@ struct Message {
 struct SamplingParams {
   float temperature = 0.2f;  // 0: greedy
   float top_p = 0.95f;
-  int top_k = 50;            // 0: off
+  int top_k = 50;  // 0: off
   float min_p = 0.0f;
   float repetition_penalty = 1.1f;  // on generated tokens only, as HF generate
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
-  uint64_t seed = 0;         // same seed + same request → same output
+  uint64_t seed = 0;  // same seed + same request → same output
   int max_tokens = 512;
-  std::vector<std::string> stop;      // stop strings (not included in the output)
-  std::vector<int32_t> stop_ids;      // stop token ids besides EOS
-  int top_logprobs = 0;               // alternatives reported per token (0..20)
+  std::vector<std::string> stop;  // stop strings (not included in the output)
+  std::vector<int32_t> stop_ids;  // stop token ids besides EOS
+  int top_logprobs = 0;           // alternatives reported per token (0..20)
   bool logprobs = false;
   // Grammar-constrained output: "" (none), "json_object", or a JSON schema (as text).
   std::string response_format;
@@ -85,10 +89,10 @@ struct SamplingParams {
 };
 
 struct Request {
-  std::vector<Message> messages;   // chat mode (template applied, BOS added)
-  std::optional<std::string> raw;  // raw mode: the prompt text as is (base models)
+  std::vector<Message> messages;       // chat mode (template applied, BOS added)
+  std::optional<std::string> raw;      // raw mode: the prompt text as is (base models)
   std::vector<ImageInput> raw_images;  // images for raw mode, one per placeholder
-  bool add_system_prompt = true;   // the official system prompt when no system message
+  bool add_system_prompt = true;       // the official system prompt when no system message
   SamplingParams sampling;
 };
 
@@ -108,7 +112,7 @@ struct Delta {
 };
 
 struct Usage {
-  int prompt_tokens = 0;       // image tokens included
+  int prompt_tokens = 0;  // image tokens included
   int image_tokens = 0;
   int completion_tokens = 0;
   int cached_prompt_tokens = 0;  // reused from the prefix cache
@@ -137,7 +141,7 @@ struct ModelInfo {
   int max_position_embeddings = 0;
   int vocab_size = 0;
   int image_tokens = 576;
-  std::string precision;     // "f32" or "bf16"
+  std::string precision;  // "f32" or "bf16"
 };
 
 using RequestId = uint64_t;

@@ -19,8 +19,9 @@ constexpr int64_t kSide = 24, kTokens = kSide * kSide;  // 576 tokens per image,
 // Linear(n_embed → n_embed)] for i = 1 … depth−1.
 class MlpGelu final : public Aligner {
  public:
-  MlpGelu(const io::AlignerConfig& c, const io::WeightStore& store, kernels::Precision p)
-      : Aligner(p), c_(c) {
+  MlpGelu(const io::AlignerConfig& c, const io::WeightStore& store, kernels::Precision p,
+          bool in_memory)
+      : Aligner(p, in_memory), c_(c) {
     const vision::Binder b(store, kPrefix, &arena_);
     layers_0_ = bind_linear(b, "layers.0", c.n_embed, c.input_dim);
     for (int i = 1; i < c.depth; ++i)
@@ -49,8 +50,9 @@ class MlpGelu final : public Aligner {
 // for i = 0 … depth−2.
 class HybridSplit final : public Aligner {
  public:
-  HybridSplit(const io::AlignerConfig& c, const io::WeightStore& store, kernels::Precision p)
-      : Aligner(p), c_(c) {
+  HybridSplit(const io::AlignerConfig& c, const io::WeightStore& store, kernels::Precision p,
+              bool in_memory)
+      : Aligner(p, in_memory), c_(c) {
     const vision::Binder b(store, kPrefix, &arena_);
     high_up_proj_ = bind_linear(b, "high_up_proj", c.n_embed / 2, c.input_dim);
     low_up_proj_ = bind_linear(b, "low_up_proj", c.n_embed / 2, c.input_dim);
@@ -86,12 +88,12 @@ class HybridSplit final : public Aligner {
 }  // namespace
 
 std::unique_ptr<Aligner> Aligner::load(const io::ModelConfig& config, const io::WeightStore& store,
-                                       kernels::Precision precision) {
+                                       kernels::Precision precision, bool in_memory) {
   switch (config.aligner.kind) {
     case io::AlignerKind::kMlpGelu:
-      return std::make_unique<MlpGelu>(config.aligner, store, precision);
+      return std::make_unique<MlpGelu>(config.aligner, store, precision, in_memory);
     case io::AlignerKind::kHybridSplit:
-      return std::make_unique<HybridSplit>(config.aligner, store, precision);
+      return std::make_unique<HybridSplit>(config.aligner, store, precision, in_memory);
   }
   throw ConfigError("aligner: unknown projector kind");
 }

@@ -22,7 +22,8 @@ class Aligner {
   // tensor otherwise). The variant follows aligner_config.params.projector_type. `precision`:
   // of the linear layers (on kBF16, F16/F32 matrices are converted once here); GELU is float32.
   static std::unique_ptr<Aligner> load(const io::ModelConfig& config, const io::WeightStore& store,
-                                       kernels::Precision precision = kernels::Precision::kF32);
+                                       kernels::Precision precision = kernels::Precision::kF32,
+                                       bool in_memory = false);
   virtual ~Aligner() = default;
 
   kernels::Precision precision() const { return arena_.precision(); }
@@ -36,7 +37,7 @@ class Aligner {
   virtual int out_dim() const = 0;  // n_embed (= LLM hidden size)
 
  protected:
-  explicit Aligner(kernels::Precision p) : arena_(p) {}
+  Aligner(kernels::Precision p, bool in_memory) : arena_(p, in_memory) {}
   kernels::WeightArena arena_;  // built before the layers' weights, which point into it
 };
 

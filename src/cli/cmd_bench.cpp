@@ -36,7 +36,8 @@ constexpr const char* kUsage =
     "                  and show each row as a fraction of its limit: decode vs bytes read\n"
     "                  per token / bandwidth, prefill, vision and ttft vs FLOPs / peak\n"
     "  --json          one JSON object per line and test instead of the table\n"
-    "  --no-warmup     skip the untimed first pass\n";
+    "  --no-warmup     skip the untimed first pass\n"
+    "  --no-mmap       bf16: copy BF16 weights into memory instead of reading them mapped\n";
 
 Precision parse_precision(const std::string& s) {
   if (s == "auto") return Precision::kAuto;
@@ -82,7 +83,7 @@ int run_bench(const std::vector<std::string>& argv) {
   Args a(argv,
          {"--model", "--n-prompt", "--n-gen", "--images", "--threads", "--precision", "--reps",
           "--seed"},
-         {"--probe", "--json", "--no-warmup", "--help"},
+         {"--probe", "--json", "--no-warmup", "--no-mmap", "--help"},
          {{"-m", "--model"},
           {"-p", "--n-prompt"},
           {"-n", "--n-gen"},
@@ -103,6 +104,7 @@ int run_bench(const std::vector<std::string>& argv) {
   p.reps = int(a.get_int("--reps", 3));
   p.seed = uint64_t(a.get_int("--seed", 1));
   p.precision = parse_precision(a.get_or("--precision", "auto"));
+  p.no_mmap = a.has("--no-mmap");
   p.probe = a.has("--probe");
   p.warmup = !a.has("--no-warmup");
   const bool json = a.has("--json");

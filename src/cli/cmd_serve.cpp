@@ -38,6 +38,7 @@ const char* kUsage = R"(usage: dsvl serve -m MODEL_DIR [options]
   --alias NAME             model id reported by /v1/models (default: folder name)
   -t, --threads N          compute threads (default: all cores)
   --precision auto|f32|bf16 GEMM precision (auto: bf16 for F16/BF16 weights, f32 for F32)
+  --no-mmap                bf16: copy BF16 weights into memory (faster decode, slower start)
   --verbose                log every request to stderr
   --fake                   serve a deterministic fake engine instead of a model (testing)
   --fake-token-ms N        fake engine: milliseconds per generated token (default 1)
@@ -82,7 +83,7 @@ int run_serve(const std::vector<std::string>& argv) {
           "--precision",
           "--fake-token-ms",
           "--fake-load-ms"},
-         {"--fake", "--verbose", "--help"},
+         {"--fake", "--verbose", "--no-mmap", "--help"},
          {{"-m", "--model"}, {"-t", "--threads"}, {"-h", "--help"}});
   if (a.has("--help")) {
     std::fputs(kUsage, stdout);
@@ -90,6 +91,7 @@ int run_serve(const std::vector<std::string>& argv) {
   }
   bool fake = a.has("--fake");
   LoadParams lp;
+  lp.no_mmap = a.has("--no-mmap");
   lp.model_dir = fake ? a.get_or("--model", "fake") : a.require("--model");
   lp.n_threads = positive(a, "--threads", 0, 0);
   lp.ctx = positive(a, "--ctx", 4096);

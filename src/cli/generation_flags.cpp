@@ -57,6 +57,7 @@ LoadParams parse_load(const Args& a) {
     p.precision = Precision::kBF16;
   else
     throw RequestError("--precision must be auto, f32 or bf16, got \"" + prec + "\"");
+  p.no_mmap = a.has("--no-mmap");
   p.progress = false;  // load_engine draws its own spinner
   return p;
 }

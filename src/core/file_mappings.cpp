@@ -15,9 +15,11 @@ struct Registry {
   std::map<uintptr_t, size_t> ranges;  // begin → length
 };
 
+// Never destroyed: mappings owned by other statics (model caches) unregister during exit,
+// possibly after this file's statics are gone.
 Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry* r = new Registry;
+  return *r;
 }
 
 }  // namespace

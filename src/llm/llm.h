@@ -43,13 +43,15 @@ class Llm {
   // of all max_position_embeddings: the table is the one allocation a config alone sizes.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const io::WeightStore& store,
                                    int64_t max_positions = 0,
-                                   kernels::Precision precision = kernels::Precision::kF32);
+                                   kernels::Precision precision = kernels::Precision::kF32,
+                                   bool in_memory = false);
   // Same from any weight source (in-memory models in tests and benchmarks); `keepalive` owns
   // whatever the views point into.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const WeightSource& source,
                                    std::shared_ptr<const void> keepalive = nullptr,
                                    int64_t max_positions = 0,
-                                   kernels::Precision precision = kernels::Precision::kF32);
+                                   kernels::Precision precision = kernels::Precision::kF32,
+                                   bool in_memory = false);
 
   const io::LlmConfig& config() const { return config_; }
   int64_t vocab_size() const { return config_.vocab_size; }
@@ -87,7 +89,7 @@ class Llm {
                float* logits) const;
 
  private:
-  explicit Llm(kernels::Precision p) : arena_(p) {}
+  Llm(kernels::Precision p, bool in_memory) : arena_(p, in_memory) {}
   void check_segments(std::span<const Segment> segments) const;
   void chunk_forward(int64_t n_rows, Workspace& ws) const;
   int64_t chunk_logits(Workspace& ws, float* logits) const;

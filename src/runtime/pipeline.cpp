@@ -33,9 +33,9 @@ std::unique_ptr<Pipeline> Pipeline::load(const std::string& dir, const PipelineO
   if (opts.load_tokenizer && fs::exists(fs::path(dir) / "tokenizer.json", ec))
     p->tokenizer_ = tokenizer::Tokenizer::load(dir);
   const kernels::Precision prec = resolve_precision(opts.precision, p->store_);
-  p->vision_ = vision::VisionModel::load(p->config_, p->store_, prec);
-  p->aligner_ = aligner::Aligner::load(p->config_, p->store_, prec);
-  p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec);
+  p->vision_ = vision::VisionModel::load(p->config_, p->store_, prec, opts.no_mmap);
+  p->aligner_ = aligner::Aligner::load(p->config_, p->store_, prec, opts.no_mmap);
+  p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec, opts.no_mmap);
   if (p->tokenizer_ && int64_t(p->tokenizer_->vocab_size()) > p->config_.llm.vocab_size)
     throw ConfigError(dir + ": tokenizer has " + std::to_string(p->tokenizer_->vocab_size()) +
                       " ids but the model embeds only " +

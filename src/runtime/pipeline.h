@@ -33,6 +33,9 @@ struct PipelineOptions {
   // GEMM precision of every model part (resolve_precision). Auto, as LoadParams: bf16 for
   // F16/BF16 checkpoints. `dump` and the conformance checks ask for kF32.
   Precision precision = Precision::kAuto;
+  // bf16 path only: copy BF16 matrices into huge-page memory instead of using them mapped
+  // (LoadParams::no_mmap, `--no-mmap`).
+  bool no_mmap = false;
 };
 
 // kAuto → kBF16 when the LLM weights (language_model.lm_head.weight) are F16 or BF16, kF32

@@ -18,8 +18,9 @@ constexpr const char* kLowPrefix = "vision_model.vision_tower_low.vision_tower."
 
 class HybridTower final : public VisionModel {
  public:
-  HybridTower(const io::ModelConfig& config, const io::WeightStore& store, kernels::Precision p)
-      : VisionModel(p),
+  HybridTower(const io::ModelConfig& config, const io::WeightStore& store, kernels::Precision p,
+              bool in_memory)
+      : VisionModel(p, in_memory),
         sam_cfg_(*config.vision.sam),
         siglip_cfg_(config.vision.siglip),
         sam_(sam::bind_weights(sam_cfg_, store, kHighPrefix, &arena_)),
@@ -81,9 +82,10 @@ class HybridTower final : public VisionModel {
 }  // namespace
 
 std::unique_ptr<VisionModel> make_hybrid_tower(const io::ModelConfig& config,
-                                               const io::WeightStore& store, kernels::Precision p) {
+                                               const io::WeightStore& store, kernels::Precision p,
+                                               bool in_memory) {
   if (!config.vision.sam) throw ConfigError("vision: hybrid tower without a SAM config");
-  return std::make_unique<HybridTower>(config, store, p);
+  return std::make_unique<HybridTower>(config, store, p, in_memory);
 }
 
 }  // namespace dsvl::vision

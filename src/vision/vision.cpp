@@ -12,8 +12,9 @@ constexpr const char* kClipPrefix = "vision_model.vision_tower.";
 
 class ClipTower final : public VisionModel {
  public:
-  ClipTower(const io::ModelConfig& config, const io::WeightStore& store, kernels::Precision p)
-      : VisionModel(p),
+  ClipTower(const io::ModelConfig& config, const io::WeightStore& store, kernels::Precision p,
+            bool in_memory)
+      : VisionModel(p, in_memory),
         cfg_(config.vision.siglip),
         w_(siglip::bind_weights(cfg_, store, kClipPrefix, &arena_)) {}
 
@@ -47,18 +48,19 @@ class ClipTower final : public VisionModel {
 }  // namespace
 
 std::unique_ptr<VisionModel> make_clip_tower(const io::ModelConfig& config,
-                                             const io::WeightStore& store, kernels::Precision p) {
-  return std::make_unique<ClipTower>(config, store, p);
+                                             const io::WeightStore& store, kernels::Precision p,
+                                             bool in_memory) {
+  return std::make_unique<ClipTower>(config, store, p, in_memory);
 }
 
 std::unique_ptr<VisionModel> VisionModel::load(const io::ModelConfig& config,
                                                const io::WeightStore& store,
-                                               kernels::Precision precision) {
+                                               kernels::Precision precision, bool in_memory) {
   switch (config.vision.kind) {
     case io::VisionKind::kSiglip:
-      return make_clip_tower(config, store, precision);
+      return make_clip_tower(config, store, precision, in_memory);
     case io::VisionKind::kHybrid:
-      return make_hybrid_tower(config, store, precision);
+      return make_hybrid_tower(config, store, precision, in_memory);
   }
   throw ConfigError("vision: unknown vision tower kind");
 }

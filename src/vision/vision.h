@@ -49,7 +49,8 @@ class VisionModel {
   // and conv (kernels/cpu/weight_arena.h: on kBF16, F16/F32 matrices are converted once here).
   static std::unique_ptr<VisionModel> load(const io::ModelConfig& config,
                                            const io::WeightStore& store,
-                                           kernels::Precision precision = kernels::Precision::kF32);
+                                           kernels::Precision precision = kernels::Precision::kF32,
+                                           bool in_memory = false);
   virtual ~VisionModel() = default;
 
   kernels::Precision precision() const { return arena_.precision(); }
@@ -71,7 +72,7 @@ class VisionModel {
   virtual int width() const = 0;             // C of the features (= aligner input_dim)
 
  protected:
-  explicit VisionModel(kernels::Precision p) : arena_(p) {}
+  VisionModel(kernels::Precision p, bool in_memory) : arena_(p, in_memory) {}
   kernels::WeightArena arena_;  // built before the towers' weights, which point into it
 };
 

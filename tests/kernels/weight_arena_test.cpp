@@ -61,6 +61,26 @@ TEST(WeightArena, Bf16KeepsBf16ViewsAndRoundsOthersOnce) {
   }
 }
 
+TEST(WeightArena, InMemoryCopiesBf16Too) {
+  const Shape shape{5, 4099};
+  const int64_t n = shape_numel(shape);
+  const std::vector<float> v = random_values(n);
+  std::vector<uint16_t> b(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) b[size_t(i)] = f32_to_bf16(v[size_t(i)]);
+  WeightArena arena(Precision::kBF16, /*in_memory=*/true);
+  const TensorView bf{DType::kBF16, shape, b.data()};
+  const TensorView c = arena.matrix(bf);
+  EXPECT_NE(c.data, bf.data);
+  EXPECT_EQ(c.dtype, DType::kBF16);
+  EXPECT_EQ(c.shape, shape);
+  EXPECT_EQ(arena.owned_bytes(), 2 * n);
+  const auto* p = static_cast<const uint16_t*>(c.data);
+  EXPECT_EQ(std::vector<uint16_t>(p, p + n), b);
+  // The f32 path never copies, whatever the flag.
+  WeightArena f32(Precision::kF32, true);
+  EXPECT_EQ(f32.matrix(bf).data, bf.data);
+}
+
 TEST(WeightArena, RejectsNonFloatWeights) {
   const std::vector<int64_t> v(4);
   WeightArena arena(Precision::kBF16);

@@ -180,5 +180,45 @@ TEST(PrecisionSelection, ForcedF32KeepsEveryWeightMapped) {
   EXPECT_EQ(a.llm().owned_weight_bytes(), llm_matrix_bf16_bytes(a.config().llm));
 }
 
+// --no-mmap: the BF16 checkpoint's matrices are copied into memory, and every case computes
+// exactly what the mapped weights compute (the same bf16 values, only elsewhere).
+TEST(PrecisionSelection, NoMmapCopiesBf16WeightsAndChangesNoResult) {
+  if (test::shared_path("conformance").empty()) GTEST_SKIP() << "../shared/conformance not found";
+  PipelineOptions o;
+  o.load_tokenizer = false;
+  o.precision = Precision::kBF16;
+  o.no_mmap = true;
+  const auto copied = Pipeline::load(test::shared_path("conformance/models/tiny-hybrid-b"), o);
+  const Pipeline& mapped = pipeline("tiny-hybrid-b", Precision::kBF16);
+  EXPECT_EQ(mapped.owned_weight_bytes(), 0);
+  EXPECT_EQ(copied->llm().owned_weight_bytes(), llm_matrix_bf16_bytes(copied->config().llm));
+  EXPECT_GT(copied->vision().owned_weight_bytes(), 0);
+  int checked = 0;
+  for (const std::string& name : test::kit_case_names()) {
+    const test::KitCase kc = test::load_kit_case(name);
+    if (kc.model != "tiny-hybrid-b" || kc.n_images == 0) continue;
+    const auto vc = test::load_vision_case(name);
+    ASSERT_TRUE(vc);
+    Tensor out[2];
+    const Pipeline* pipes[2] = {&mapped, copied.get()};
+    for (int i = 0; i < 2; ++i) {
+      const vision::VisionFeatures f = pipes[i]->vision().encode(
+          vc->pixels.data(), vc->low_res.empty() ? nullptr : vc->low_res.data(), vc->n, nullptr);
+      const Tensor img = pipes[i]->aligner().forward(f, vc->n);
+      const llm::Llm& m = pipes[i]->llm();
+      const int64_t T = int64_t(kc.input_ids.size());
+      Tensor e = m.prepare_inputs_embeds(kc.input_ids.data(), T, kc.image_token_id, img.ptr(),
+                                         kc.n_images);
+      KvCache kv(m.config(), T, kv_dtype(m.precision()));
+      llm::Workspace ws(m.config(), 100, T);
+      out[i] = Tensor({1, T, m.vocab_size()});
+      m.forward(e.ptr(), T, kv.view(), ws, 0, out[i].ptr());
+    }
+    EXPECT_EQ(out[0].data, out[1].data) << name;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
 }  // namespace
 }  // namespace dsvl::runtime

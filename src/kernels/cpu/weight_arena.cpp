@@ -40,8 +40,8 @@ WeightArena::Mapping::~Mapping() {
 }
 
 TensorView WeightArena::matrix(const TensorView& w) {
-  if (precision_ == Precision::kF32 || w.dtype == DType::kBF16) return w;
-  if (w.dtype != DType::kF16 && w.dtype != DType::kF32)
+  if (precision_ == Precision::kF32 || (w.dtype == DType::kBF16 && !in_memory_)) return w;
+  if (w.dtype != DType::kBF16 && w.dtype != DType::kF16 && w.dtype != DType::kF32)
     throw ShapeError(std::string("to_bf16: dtype ") + dtype_name(w.dtype) + " is not a float type");
   const size_t bytes = size_t(w.numel()) * sizeof(uint16_t);
   Mapping& m = owned_.emplace_back(bytes);

@@ -19,7 +19,11 @@ namespace dsvl::kernels {
 
 class WeightArena {
  public:
-  explicit WeightArena(Precision p = Precision::kF32) : precision_(p) {}
+  // in_memory (kBF16 only): BF16 views are copied into the arena's huge-page memory too, and
+  // their mapped pages handed back (`--no-mmap`): decode then streams 2 MB pages whatever the
+  // page cache holds, at the cost of reading the file at every start.
+  explicit WeightArena(Precision p = Precision::kF32, bool in_memory = false)
+      : precision_(p), in_memory_(in_memory) {}
   // Views handed out point into the arena: it is neither copied nor moved once used.
   WeightArena(const WeightArena&) = delete;
   WeightArena& operator=(const WeightArena&) = delete;
@@ -31,11 +35,12 @@ class WeightArena {
   // Not thread-safe (models call it while loading).
   TensorView matrix(const TensorView& w);
 
-  // Bytes of the bf16 copies made (0 on kF32 and for BF16 checkpoints).
+  // Bytes of the bf16 copies made (0 on kF32, and for BF16 checkpoints unless in_memory).
   int64_t owned_bytes() const { return owned_bytes_; }
 
  private:
   Precision precision_;
+  bool in_memory_ = false;
   // One anonymous mapping per converted matrix, asked to be backed by 2 MB pages
   // (MADV_HUGEPAGE): the GEMMs stream every weight each token, and with 4 KB pages each
   // row of a 2048-wide bf16 matrix is its own page (a TLB miss and a cold prefetcher).
