@@ -133,6 +133,16 @@ void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
 // floats = 16 KB would make the rows touched by one register tile thrash a single set).
 int64_t padded_stride(int64_t n_k) { return (n_k + 15) / 16 * 16 + 16; }
 
+void add_grid_bias(const GridBias& bias, int64_t i, float* row) {
+  const float* rh = bias.rel_h + i * bias.kh;
+  const float* rw = bias.rel_w + i * bias.kw;
+  for (int64_t y = 0; y < bias.kh; ++y) {
+    float* seg = row + y * bias.kw;
+    const float h = rh[y];
+    for (int64_t x = 0; x < bias.kw; ++x) seg[x] = (seg[x] + h) + rw[x];
+  }
+}
+
 int64_t attention_scratch_floats(int64_t n_k, int64_t d) {
   return std::max(
       d * padded_stride(n_k) + n_k * d + kBlockRows * d + kBlockRows * padded_stride(n_k),
@@ -162,15 +172,7 @@ void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, co
     gemm_nn(qs, d, kT, ld, s, ld, bq, n_k, d);
     for (int64_t r = 0; r < bq; ++r) {
       float* row = s + r * ld;
-      if (bias) {
-        const float* rh = bias->rel_h + (i0 + r) * bias->kh;
-        const float* rw = bias->rel_w + (i0 + r) * bias->kw;
-        for (int64_t y = 0; y < bias->kh; ++y) {
-          float* seg = row + y * bias->kw;
-          const float h = rh[y];
-          for (int64_t x = 0; x < bias->kw; ++x) seg[x] = (seg[x] + h) + rw[x];
-        }
-      }
+      if (bias) add_grid_bias(*bias, i0 + r, row);
       softmax_row(row, n_k);
     }
     gemm_nn(s, ld, vc, d, o + i0 * ldo, ldo, bq, d, n_k);

@@ -19,6 +19,9 @@ struct GridBias {
   int64_t kh = 0, kw = 0;        // kh·kw == n_k
 };
 
+// Score row i (n_k = kh·kw floats) += its bias, as (score + rel_h) + rel_w.
+void add_grid_bias(const GridBias& bias, int64_t i, float* row);
+
 // Floats of scratch attention_head needs for n_k keys of head dim d (either precision).
 int64_t attention_scratch_floats(int64_t n_k, int64_t d);
 

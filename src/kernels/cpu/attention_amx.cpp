@@ -81,27 +81,6 @@ void pack_value_pairs(const float* v, int64_t ldv, int64_t n_k, int64_t nkp, int
 }
 #endif
 
-#if defined(DSVL_HAVE_AMX)
-struct TileConfig {
-  uint8_t palette_id = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-// Tiles 0-3: float32 accumulators (16×16); 4: A operand (16 rows × 32 bf16); 5-7: B operands
-// (16 pairs × 16 columns).
-void load_config() {
-  TileConfig c;
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = 16;
-    c.colsb[t] = 64;
-  }
-  _tile_loadconfig(&c);
-}
-#endif
-
 }  // namespace
 
 int64_t attention_bf16_scratch_floats(int64_t n_k, int64_t d) {
@@ -135,7 +114,7 @@ bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ld
   pack_key_pairs(k, ldk_in, n_k, nkp, d, dq, Kv, ldk);
   pack_value_pairs(v, ldv, n_k, nkp, d, dv, Vv);
 
-  load_config();
+  detail::amx_load_tile_config();  // tiles 0-3 accumulators, 4 A, 5-7 B operands
   for (int64_t i0 = 0; i0 < n_q; i0 += kRows) {
     const int64_t bq = std::min(kRows, n_q - i0);
     for (int64_t r = 0; r < kRows; ++r)
@@ -156,15 +135,7 @@ bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ld
       float* row = S + r * ldk;
       uint16_t* prow = P + r * ldk;
       if (r < bq) {
-        if (bias) {
-          const float* rh = bias->rel_h + (i0 + r) * bias->kh;
-          const float* rw = bias->rel_w + (i0 + r) * bias->kw;
-          for (int64_t y = 0; y < bias->kh; ++y) {
-            float* seg = row + y * bias->kw;
-            const float h = rh[y];
-            for (int64_t x = 0; x < bias->kw; ++x) seg[x] = (seg[x] + h) + rw[x];
-          }
-        }
+        if (bias) add_grid_bias(*bias, i0 + r, row);
         softmax_row(row, n_k);
         for (int64_t j = 0; j < nkp; j += 32)
           round_row32(row + j, std::min<int64_t>(32, n_k - j), 1.0f, prow + j);

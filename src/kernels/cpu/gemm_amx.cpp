@@ -30,23 +30,8 @@ constexpr int64_t kBlockBytes = 1 << 20;  // packed B per group: half of the 2 M
 // panels, so only B tiles stream from L2 (whole-K blocks were ~10-20% slower: L2-bound).
 constexpr int64_t kKC = 256;
 
-struct TileConfig {
-  uint8_t palette_id = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-// Tiles 0-3: C (16×16 float32); 4-5: A (16 rows × 32 bf16); 6-7: B (16 pairs × 16 columns).
-void load_tile_config() {
-  TileConfig c;
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = 16;
-    c.colsb[t] = 64;
-  }
-  _tile_loadconfig(&c);
-}
+// Tiles (amx_load_tile_config): 0-3 C (16×16 float32); 4-5 A (16 rows × 32 bf16); 6-7 B (16
+// pairs × 16 columns).
 
 // acc[32][32] (+)= A[32 rows, k0..k1) · panel rows k0..k1 (k1 - k0 a multiple of 32); A rows
 // are lda elements apart. With first, acc starts from zero instead of its stored value.
@@ -133,7 +118,7 @@ void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix& B, f
   thread_local std::vector<float> tbuf;
   uint16_t* Bp = scratch(bbuf, size_t(group * panel));
   float* acc = scratch(tbuf, size_t(group * 32 * 32));
-  load_tile_config();
+  amx_load_tile_config();
   for (int64_t jc = r.n0; jc < r.n1; jc += group * kNR) {
     const int64_t jn = std::min(r.n1, jc + group * kNR);
     for (int64_t j = jc; j < jn; j += kNR) {
@@ -240,7 +225,7 @@ void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int6
   float* tmp = scratch(tbuf, 32 * 16);
   uint16_t* w = scratch(wbuf, size_t(32 * kKC));
   const bool direct_dtype = B.dtype == DType::kBF16 && K % 32 == 0;
-  load_tile_config();
+  amx_load_tile_config();
   for (int64_t n = n0; n < n1; n += 32) {
     tile_block_t(B, n, N, K, Kp, direct_dtype && n + 32 <= N, Xv, w, tmp);
     store_block_t(tmp, M, int(std::min<int64_t>(32, n1 - n)), C, ldc, n, ep);
@@ -249,6 +234,33 @@ void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int6
 }
 
 }  // namespace
+
+namespace {
+struct TileConfig {
+  uint8_t palette_id = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+constexpr TileConfig make_tile_config() {
+  TileConfig c;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = 16;
+    c.colsb[t] = 64;
+  }
+  return c;
+}
+}  // namespace
+
+void amx_load_tile_config() {
+  // A constant in memory, not a local: GCC's _tile_loadconfig tells the compiler it reads
+  // only 8 bytes, so the stores filling a local config can be optimized away (they were, once
+  // this function stopped being inlined: ldtilecfg then faulted on a half-written config).
+  alignas(64) static constexpr TileConfig kConfig = make_tile_config();
+  _tile_loadconfig(&kConfig);
+}
 
 bool amx_usable() {
   static const bool ok = [] {
