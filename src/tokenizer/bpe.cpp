@@ -68,6 +68,10 @@ struct Candidate {
 
 }  // namespace
 
+// Ids index dense tables (id -> token, id -> bytes), so a stray huge id would allocate
+// gigabytes; the largest real vocabularies hold ~256K tokens.
+constexpr int64_t kMaxTokenId = (int64_t{1} << 22) - 1;
+
 Bpe Bpe::from_json(const nlohmann::json& m, BpeTables tables) {
   if (!m.is_object()) throw ConfigError("\"model\" is missing or not an object");
   if (auto t = m.find("type"); t != m.end() && !(t->is_string() && t->get<std::string>() == "BPE"))
@@ -80,9 +84,9 @@ Bpe Bpe::from_json(const nlohmann::json& m, BpeTables tables) {
   bpe.vocab_.reserve(tables.vocab.size());
   bpe.byte_vocab_.reserve(tables.vocab.size());
   for (auto& [token, id64] : tables.vocab) {
-    if (id64 < 0 || id64 > INT32_MAX)
+    if (id64 < 0 || id64 > kMaxTokenId)
       throw ConfigError("model: vocab[\"" + token + "\"] = " + std::to_string(id64) +
-                        " is not a valid id");
+                        " is not a valid id (0 to " + std::to_string(kMaxTokenId) + ")");
     auto i = static_cast<int32_t>(id64);
     if (auto bytes = byte_level::token_to_bytes(token)) bpe.byte_vocab_.insert_or_assign(*bytes, i);
     if (static_cast<size_t>(i) >= bpe.tokens_.size())

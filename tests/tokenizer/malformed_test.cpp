@@ -93,6 +93,8 @@ TEST(TokenizerMalformed, BadRegexAndFields) {
   j = dsvl::test::synthetic_tokenizer();
   j["model"]["vocab"]["ab"] = -3;
   expect_config_error(j, "vocab[\"ab\"] = -3 is not a valid id");
+  j["model"]["vocab"]["ab"] = 1000000000;  // would size the id tables at gigabytes (fuzz find)
+  expect_config_error(j, "vocab[\"ab\"] = 1000000000 is not a valid id (0 to 4194303)");
   j = dsvl::test::synthetic_tokenizer();
   j.erase("model");
   expect_config_error(j, "\"model\" is missing");
