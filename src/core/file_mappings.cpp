@@ -62,4 +62,24 @@ void release_pages(const void* p, size_t n) {
 #endif
 }
 
+void prefault_pages(const void* p, size_t n) {
+  const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = uintptr_t(p) / page * page, end = uintptr_t(p) + n;
+  if (!p || end <= begin) return;
+  void* b = reinterpret_cast<void*>(begin);
+  const size_t len = end - begin;
+  madvise(b, len, MADV_SEQUENTIAL);
+#if defined(MADV_POPULATE_READ)
+  const bool populated = madvise(b, len, MADV_POPULATE_READ) == 0;
+#else
+  const bool populated = false;
+#endif
+  if (!populated) {  // kernels before 5.14: touch one byte per page
+    volatile uint8_t sink = 0;
+    for (uintptr_t a = begin; a < end; a += page)
+      sink = sink + *reinterpret_cast<const uint8_t*>(a);
+  }
+  madvise(b, len, MADV_NORMAL);  // later accesses are not sequential: default readahead
+}
+
 }  // namespace dsvl

@@ -21,4 +21,12 @@ bool in_file_mapping(const void* p, size_t n);
 // without swap it leaves anonymous memory alone). Errors are ignored: the pages just stay.
 void release_pages(const void* p, size_t n);
 
+// Maps every page of [p, p + n), a read-only file mapping, into this process now, reading in
+// file order (MADV_SEQUENTIAL + MADV_POPULATE_READ; llama.cpp's MAP_POPULATE). Besides moving
+// the page faults out of the first request, reading a cold file in order lets the page cache
+// use large folios, which then map as 2 MB pages: decode streaming mapped weights measured
+// ~15% faster than from the 4 KB pages that scattered first touches leave. A file already
+// cached in small folios (just written, say) stays in them. Errors are ignored.
+void prefault_pages(const void* p, size_t n);
+
 }  // namespace dsvl

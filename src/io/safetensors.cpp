@@ -268,6 +268,13 @@ size_t WeightStore::bytes_on_disk() const {
 
 // ---- writing ----
 
+void drop_from_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  if (fdatasync(fd) == 0) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
 SafeTensorsWriter::SafeTensorsWriter(const std::string& path, std::vector<Spec> specs,
                                      const std::map<std::string, std::string>& metadata)
     : path_(path), specs_(std::move(specs)) {

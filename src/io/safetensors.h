@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_mappings.h"
 #include "core/tensor.h"
 
 namespace dsvl::io {
@@ -25,6 +26,8 @@ class SafeTensorsFile {
   size_t file_size() const { return size_; }
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // Reads the whole file into the mapping now, in file order (prefault_pages).
+  void prefault() const { prefault_pages(map_, size_); }
 
  private:
   std::string path_;
@@ -59,6 +62,10 @@ class WeightStore {
   std::vector<std::string> keys() const;
   size_t bytes_on_disk() const;
   const std::string& dir() const { return dir_; }
+  // Prefaults every file (SafeTensorsFile::prefault): for weights used in place, as mapped.
+  void prefault() const {
+    for (const auto& f : files_) f->prefault();
+  }
 
  private:
   struct Entry {
@@ -69,6 +76,11 @@ class WeightStore {
   std::vector<std::shared_ptr<SafeTensorsFile>> files_;
   std::map<std::string, Entry> index_;
 };
+
+// Writes `path` to disk and drops it from the page cache, so the next reader reads it cold, as
+// it would a downloaded checkpoint after a restart (in large folios: see prefault_pages).
+// Errors are ignored.
+void drop_from_page_cache(const std::string& path);
 
 // Writes a safetensors file tensor by tensor (a 7B shard is 5 GB: never all in memory).
 // Construct with every tensor's spec (in file order), then call write() once per tensor in

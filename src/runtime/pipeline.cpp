@@ -33,6 +33,13 @@ std::unique_ptr<Pipeline> Pipeline::load(const std::string& dir, const PipelineO
   if (opts.load_tokenizer && fs::exists(fs::path(dir) / "tokenizer.json", ec))
     p->tokenizer_ = tokenizer::Tokenizer::load(dir);
   const kernels::Precision prec = resolve_precision(opts.precision, p->store_);
+  // Weights used in place (everything on the f32 path, BF16 checkpoints on the bf16 path unless
+  // copied): read the files in order now, so a cold file lands in 2 MB pages. Converted
+  // checkpoints (F16 → bf16) are read once by the conversion instead.
+  const bool in_place =
+      prec == kernels::Precision::kF32 ||
+      (!opts.no_mmap && p->store_.get("language_model.lm_head.weight").dtype == DType::kBF16);
+  if (in_place) p->store_.prefault();
   p->vision_ = vision::VisionModel::load(p->config_, p->store_, prec, opts.no_mmap);
   p->aligner_ = aligner::Aligner::load(p->config_, p->store_, prec, opts.no_mmap);
   p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec, opts.no_mmap);

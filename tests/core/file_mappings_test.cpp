@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,44 @@ TEST(FileMappings, ReleasedPagesKeepTheirContents) {
   std::vector<uint8_t> heap = want;
   release_pages(heap.data(), heap.size());
   EXPECT_EQ(heap, want);
+}
+
+// kB of this process's memory resident in the mapping that starts at `p` (/proc/self/smaps).
+long mapping_rss_kb(const void* p) {
+  char head[32];
+  std::snprintf(head, sizeof head, "%lx-",
+                static_cast<unsigned long>(reinterpret_cast<uintptr_t>(p)));
+  std::ifstream smaps("/proc/self/smaps");
+  bool in = false;
+  for (std::string line; std::getline(smaps, line);) {
+    if (line.rfind(head, 0) == 0)
+      in = true;
+    else if (in && line.rfind("Rss:", 0) == 0)
+      return std::stol(line.substr(4));
+  }
+  return -1;
+}
+
+// Prefaulting maps every page of the range into the process, without changing a byte.
+TEST(FileMappings, PrefaultMapsEveryPage) {
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t n = size_t(page) * 64;
+  std::vector<uint8_t> want(n);
+  for (size_t i = 0; i < n; ++i) want[i] = uint8_t(i * 13 + 1);
+  char path[] = "/tmp/dsvl-prefault-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, want.data(), n), ssize_t(n));
+  void* m = mmap(nullptr, n, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  ASSERT_NE(m, MAP_FAILED);
+  EXPECT_EQ(mapping_rss_kb(m), 0) << "nothing touched yet";
+  prefault_pages(m, n);
+  EXPECT_EQ(mapping_rss_kb(m), long(n / 1024));
+  const auto* bytes = static_cast<const uint8_t*>(m);
+  EXPECT_EQ(std::vector<uint8_t>(bytes, bytes + n), want);
+  munmap(m, n);
+  std::remove(path);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // and the problem, and nothing crashes.
 #include "io/safetensors.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -264,6 +267,33 @@ TEST(SafeTensorsWriter, AllDtypesRoundTripAndDataIsAligned) {
   }
   // The data section starts 8-byte aligned, as in files written by the reference library.
   EXPECT_EQ(reinterpret_cast<uintptr_t>(f.tensors().at("t_F32").data) % 8, 0u);
+}
+
+// drop_from_page_cache leaves the file intact and (where the filesystem drops clean pages at
+// all: not tmpfs) out of the page cache, so the next load reads it cold.
+TEST(SafeTensorsWriter, DropFromPageCacheKeepsTheFile) {
+  const std::string path = test::temp_dir("st") + "/drop.safetensors";
+  const size_t page = size_t(sysconf(_SC_PAGESIZE)), n = 256 * 1024;
+  std::vector<uint8_t> data(n);
+  for (size_t i = 0; i < n; ++i) data[i] = uint8_t(i * 7 + 3);
+  write_safetensors(path, {OwnedTensor{"x", DType::kU8, {int64_t(n)}, data}});
+  drop_from_page_cache(path);
+  drop_from_page_cache(path + ".missing");  // ignored
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  const size_t size = size_t(fs::file_size(path));
+  void* m = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(m, MAP_FAILED);
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  ASSERT_EQ(mincore(m, size, resident.data()), 0);
+  size_t cached = 0;
+  for (unsigned char r : resident) cached += r & 1;
+  munmap(m, size);
+  SafeTensorsFile f(path);
+  EXPECT_EQ(std::memcmp(f.tensors().at("x").data, data.data(), n), 0);
+  if (cached == resident.size()) GTEST_SKIP() << "this filesystem keeps clean pages cached";
+  EXPECT_EQ(cached, 0u) << "of " << resident.size() << " pages";
 }
 
 TEST(SafeTensorsWriter, StreamsTensorsInPiecesAndChecksCounts) {
