@@ -49,13 +49,12 @@ class CpuMeter {
 };
 
 io::LlmConfig config_1p3b() {
-  io::LlmConfig c;
-  c.vocab_size = 102400;
-  c.hidden_size = 2048;
-  c.intermediate_size = 5632;
-  c.num_attention_heads = 16;
-  c.num_key_value_heads = 16;
-  c.max_position_embeddings = 16384;
+  io::LlmConfig c{.vocab_size = 102400,
+                  .hidden_size = 2048,
+                  .intermediate_size = 5632,
+                  .num_attention_heads = 16,
+                  .num_key_value_heads = 16,
+                  .max_position_embeddings = 16384};
   const char* env = std::getenv("DSVL_BENCH_LAYERS");
   c.num_hidden_layers = env ? std::max(1, std::atoi(env)) : 2;
   return c;

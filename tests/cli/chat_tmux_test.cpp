@@ -121,10 +121,12 @@ TEST_F(CliChat, CtrlCStopsALongAnswerAndTheSessionGoesOn) {
   ASSERT_TRUE(t.wait_for("User:")) << t.screen();
   for (int round = 1; round <= 2; ++round) {
     t.type(round == 1 ? "Tell me a very long story." : "Another one, please.");
-    // Wait until the answer has visibly streamed for a while, then interrupt it.
+    // Wait until this round's answer has visibly streamed for a while, then interrupt it.
+    // (Counting the answers matters: the last "Assistant:" is round 1's until round 2's is
+    // printed, and a Ctrl-C sent then flushes the typed line like any terminal does.)
     ASSERT_TRUE(t.wait([&](const std::string& s) {
       const size_t a = s.rfind("Assistant:");
-      return a != std::string::npos && s.size() - a > 120;
+      return count(s, "Assistant:") == size_t(round) && s.size() - a > 120;
     })) << t.screen();
     t.ctrl_c();
     ASSERT_TRUE(t.wait_for("(stopped)", size_t(round))) << t.screen();

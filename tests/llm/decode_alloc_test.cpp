@@ -41,14 +41,14 @@ namespace dsvl::llm {
 namespace {
 
 TEST(LlmDecode, StepsDoNotAllocate) {
-  io::LlmConfig c;  // the tiny synth shape: big enough for every kernel to go parallel
-  c.vocab_size = 592;
-  c.hidden_size = 128;
-  c.intermediate_size = 352;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 4;
-  c.max_position_embeddings = 256;
+  // The tiny synth shape: big enough for every kernel to go parallel.
+  const io::LlmConfig c{.vocab_size = 592,
+                        .hidden_size = 128,
+                        .intermediate_size = 352,
+                        .num_hidden_layers = 2,
+                        .num_attention_heads = 4,
+                        .num_key_value_heads = 4,
+                        .max_position_embeddings = 256};
   const auto weights = make_random_llm_weights(c, DType::kF16, 5);
   for (const auto p : {kernels::Precision::kF32, kernels::Precision::kBF16}) {
     const auto m = load_in_memory(c, weights, p);

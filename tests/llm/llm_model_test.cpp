@@ -18,15 +18,13 @@ namespace dsvl::llm {
 namespace {
 
 io::LlmConfig small_config(int heads, int kv_heads) {
-  io::LlmConfig c;
-  c.vocab_size = 97;
-  c.hidden_size = 16 * heads;
-  c.intermediate_size = 72;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = heads;
-  c.num_key_value_heads = kv_heads;
-  c.max_position_embeddings = 512;
-  return c;
+  return {.vocab_size = 97,
+          .hidden_size = 16 * heads,
+          .intermediate_size = 72,
+          .num_hidden_layers = 2,
+          .num_attention_heads = heads,
+          .num_key_value_heads = kv_heads,
+          .max_position_embeddings = 512};
 }
 
 // Plain double-precision LLaMA forward over embeddings x [T, H] → logits [T, V].

@@ -114,14 +114,13 @@ TEST(Batch, DecoderAcceptsSequencesJoiningLater) {
 // The bf16 path with its bf16 KV cache (head_dim 128, the real models' width): batched
 // generation gives the same logits bit for bit as each sequence alone.
 TEST(Batch, Bf16CacheBatchEqualsEachSequenceAloneBitForBit) {
-  io::LlmConfig c;
-  c.vocab_size = 211;
-  c.hidden_size = 256;
-  c.intermediate_size = 160;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 256;
+  const io::LlmConfig c{.vocab_size = 211,
+                        .hidden_size = 256,
+                        .intermediate_size = 160,
+                        .num_hidden_layers = 2,
+                        .num_attention_heads = 2,
+                        .num_key_value_heads = 2,
+                        .max_position_embeddings = 256};
   const auto m = llm::load_in_memory(c, llm::make_random_llm_weights(c, DType::kBF16, 7),
                                      kernels::Precision::kBF16);
   std::vector<std::vector<float>> embeds;

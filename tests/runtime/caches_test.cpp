@@ -46,13 +46,11 @@ TEST(ImageCache, RefusesWhatCannotFitAndKeepsTheFirstCopy) {
 }
 
 io::LlmConfig tiny_llm() {
-  io::LlmConfig c;
-  c.hidden_size = 8;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
-  return c;
+  return {.hidden_size = 8,
+          .num_hidden_layers = 1,
+          .num_attention_heads = 2,
+          .num_key_value_heads = 2,
+          .max_position_embeddings = 64};
 }
 
 // A KV cache whose n positions are filled (contents do not matter to the prefix cache).
