@@ -161,6 +161,8 @@ SafeTensorsFile::~SafeTensorsFile() {
   }
 }
 
+void SafeTensorsFile::prefault() const { prefault_pages(map_, size_); }
+
 WeightStore WeightStore::open_file(const std::string& path) {
   WeightStore s;
   s.dir_ = fs::path(path).parent_path().string();
@@ -258,6 +260,10 @@ std::vector<std::string> WeightStore::keys() const {
   std::vector<std::string> k;
   for (auto& [name, e] : index_) k.push_back(name);
   return k;
+}
+
+void WeightStore::prefault() const {
+  for (const auto& f : files_) f->prefault();
 }
 
 size_t WeightStore::bytes_on_disk() const {

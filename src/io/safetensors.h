@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "core/file_mappings.h"
 #include "core/tensor.h"
 
 namespace dsvl::io {
@@ -27,7 +26,7 @@ class SafeTensorsFile {
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // Reads the whole file into the mapping now, in file order (prefault_pages).
-  void prefault() const { prefault_pages(map_, size_); }
+  void prefault() const;
 
  private:
   std::string path_;
@@ -63,9 +62,7 @@ class WeightStore {
   size_t bytes_on_disk() const;
   const std::string& dir() const { return dir_; }
   // Prefaults every file (SafeTensorsFile::prefault): for weights used in place, as mapped.
-  void prefault() const {
-    for (const auto& f : files_) f->prefault();
-  }
+  void prefault() const;
 
  private:
   struct Entry {

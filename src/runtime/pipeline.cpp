@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/threadpool.h"
+#include "kernels/cpu/weight_arena.h"
 #include "runtime/generate.h"
 
 namespace dsvl::runtime {
@@ -36,10 +37,9 @@ std::unique_ptr<Pipeline> Pipeline::load(const std::string& dir, const PipelineO
   // Weights used in place (everything on the f32 path, BF16 checkpoints on the bf16 path unless
   // copied): read the files in order now, so a cold file lands in 2 MB pages. Converted
   // checkpoints (F16 → bf16) are read once by the conversion instead.
-  const bool in_place =
-      prec == kernels::Precision::kF32 ||
-      (!opts.no_mmap && p->store_.get("language_model.lm_head.weight").dtype == DType::kBF16);
-  if (in_place) p->store_.prefault();
+  if (kernels::WeightArena::keeps_as_stored(
+          prec, p->store_.get("language_model.lm_head.weight").dtype, opts.no_mmap))
+    p->store_.prefault();
   p->vision_ = vision::VisionModel::load(p->config_, p->store_, prec, opts.no_mmap);
   p->aligner_ = aligner::Aligner::load(p->config_, p->store_, prec, opts.no_mmap);
   p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec, opts.no_mmap);

@@ -28,34 +28,47 @@ TEST(FileMappings, RangesAreExactAndForgotten) {
   EXPECT_FALSE(in_file_mapping(p + 2000, 10));
 }
 
+const size_t kPage = size_t(sysconf(_SC_PAGESIZE));
+
+// `pages` pages of a patterned temp file, mapped read-only and shared as the loader maps a
+// checkpoint; unmapped and deleted at scope exit. `data` is null if any step failed.
+struct MappedTempFile {
+  std::vector<uint8_t> want;
+  std::string path = "/tmp/dsvl-file-mappings-XXXXXX";
+  const uint8_t* data = nullptr;
+
+  explicit MappedTempFile(size_t pages) : want(pages * kPage) {
+    for (size_t i = 0; i < want.size(); ++i) want[i] = uint8_t(i * 131 + 7);
+    const int fd = mkstemp(path.data());
+    if (fd < 0) return;
+    const bool written = write(fd, want.data(), want.size()) == ssize_t(want.size());
+    void* m = written ? mmap(nullptr, want.size(), PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (m != MAP_FAILED) data = static_cast<const uint8_t*>(m);
+  }
+  ~MappedTempFile() {
+    if (data) munmap(const_cast<uint8_t*>(data), want.size());
+    std::remove(path.c_str());
+  }
+  std::vector<uint8_t> contents() const { return {data, data + want.size()}; }
+};
+
 // Releasing pages never changes what the memory holds: a file mapping refaults from the
 // page cache, anonymous memory is left alone.
 TEST(FileMappings, ReleasedPagesKeepTheirContents) {
-  const long page = sysconf(_SC_PAGESIZE);
-  const size_t n = size_t(page) * 8;
-  std::vector<uint8_t> want(n);
-  for (size_t i = 0; i < n; ++i) want[i] = uint8_t(i * 131 + 7);
-
-  char path[] = "/tmp/dsvl-file-mappings-XXXXXX";
-  const int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, want.data(), n), ssize_t(n));
-  void* m = mmap(nullptr, n, PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
-  ASSERT_NE(m, MAP_FAILED);
-  const auto* bytes = static_cast<const uint8_t*>(m);
+  const MappedTempFile f(8);
+  ASSERT_NE(f.data, nullptr);
+  const size_t n = f.want.size();
   volatile uint8_t touch = 0;
-  for (size_t i = 0; i < n; i += size_t(page)) touch = touch + bytes[i];
-  register_file_mapping(m, n);
-  release_pages(bytes + 100, n - 200);  // whole pages inside only
-  EXPECT_EQ(std::vector<uint8_t>(bytes, bytes + n), want);
-  unregister_file_mapping(m);
-  munmap(m, n);
-  std::remove(path);
+  for (size_t i = 0; i < n; i += kPage) touch = touch + f.data[i];
+  register_file_mapping(f.data, n);
+  release_pages(f.data + 100, n - 200);  // whole pages inside only
+  EXPECT_EQ(f.contents(), f.want);
+  unregister_file_mapping(f.data);
 
-  std::vector<uint8_t> heap = want;
+  std::vector<uint8_t> heap = f.want;
   release_pages(heap.data(), heap.size());
-  EXPECT_EQ(heap, want);
+  EXPECT_EQ(heap, f.want);
 }
 
 // kB of this process's memory resident in the mapping that starts at `p` (/proc/self/smaps).
@@ -76,24 +89,12 @@ long mapping_rss_kb(const void* p) {
 
 // Prefaulting maps every page of the range into the process, without changing a byte.
 TEST(FileMappings, PrefaultMapsEveryPage) {
-  const long page = sysconf(_SC_PAGESIZE);
-  const size_t n = size_t(page) * 64;
-  std::vector<uint8_t> want(n);
-  for (size_t i = 0; i < n; ++i) want[i] = uint8_t(i * 13 + 1);
-  char path[] = "/tmp/dsvl-prefault-XXXXXX";
-  const int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, want.data(), n), ssize_t(n));
-  void* m = mmap(nullptr, n, PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
-  ASSERT_NE(m, MAP_FAILED);
-  EXPECT_EQ(mapping_rss_kb(m), 0) << "nothing touched yet";
-  prefault_pages(m, n);
-  EXPECT_EQ(mapping_rss_kb(m), long(n / 1024));
-  const auto* bytes = static_cast<const uint8_t*>(m);
-  EXPECT_EQ(std::vector<uint8_t>(bytes, bytes + n), want);
-  munmap(m, n);
-  std::remove(path);
+  const MappedTempFile f(64);
+  ASSERT_NE(f.data, nullptr);
+  EXPECT_EQ(mapping_rss_kb(f.data), 0) << "nothing touched yet";
+  prefault_pages(f.data, f.want.size());
+  EXPECT_EQ(mapping_rss_kb(f.data), long(f.want.size() / 1024));
+  EXPECT_EQ(f.contents(), f.want);
 }
 
 }  // namespace

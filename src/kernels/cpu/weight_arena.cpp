@@ -40,7 +40,7 @@ WeightArena::Mapping::~Mapping() {
 }
 
 TensorView WeightArena::matrix(const TensorView& w) {
-  if (precision_ == Precision::kF32 || (w.dtype == DType::kBF16 && !in_memory_)) return w;
+  if (keeps_as_stored(precision_, w.dtype, in_memory_)) return w;
   if (w.dtype != DType::kBF16 && w.dtype != DType::kF16 && w.dtype != DType::kF32)
     throw ShapeError(std::string("to_bf16: dtype ") + dtype_name(w.dtype) + " is not a float type");
   const size_t bytes = size_t(w.numel()) * sizeof(uint16_t);

@@ -30,6 +30,12 @@ class WeightArena {
 
   Precision precision() const { return precision_; }
 
+  // True when matrix() hands a weight of dtype `t` back as it is (still mapped): always on
+  // kF32, BF16 on kBF16 unless in_memory. The loader prefaults exactly those files.
+  static bool keeps_as_stored(Precision p, DType t, bool in_memory) {
+    return p == Precision::kF32 || (t == DType::kBF16 && !in_memory);
+  }
+
   // The view to pass to linear()/conv2d_nhwc() with precision(): `w` itself, or a bf16 copy
   // owned here (valid for the arena's lifetime). Throws ShapeError for non-float dtypes.
   // Not thread-safe (models call it while loading).
