@@ -142,13 +142,16 @@ void Llm::forward(const float* x, std::span<const Segment> segments, Workspace& 
   size_t si = 0;
   int64_t off = 0;  // rows of segment si already assigned to a chunk
   int64_t x_row = 0;
+  int64_t total = 0;
+  for (const Segment& s : segments) total += s.n_tokens;
+  const int64_t chunk_rows = balanced_chunk_rows(total, ws.max_rows);
   while (si < segments.size()) {
     // Fill one chunk with pieces of consecutive segments.
     ws.pieces.clear();
     int64_t rows = 0;
-    while (rows < ws.max_rows && si < segments.size()) {
+    while (rows < chunk_rows && si < segments.size()) {
       const Segment& s = segments[si];
-      const int64_t take = std::min(ws.max_rows - rows, s.n_tokens - off);
+      const int64_t take = std::min(chunk_rows - rows, s.n_tokens - off);
       if (take > 0)
         ws.pieces.push_back({s.kv, rows, take, s.kv->n_past + off,
                              std::clamp<int64_t>(s.first_logit - off, 0, take)});

@@ -7,6 +7,12 @@
 
 namespace dsvl::llm {
 
+int64_t balanced_chunk_rows(int64_t total, int64_t max_rows) {
+  max_rows = std::max<int64_t>(1, max_rows);
+  const int64_t n_chunks = std::max<int64_t>(1, (total + max_rows - 1) / max_rows);
+  return std::max<int64_t>(1, (total + n_chunks - 1) / n_chunks);
+}
+
 Workspace::Workspace(const io::LlmConfig& c, int64_t rows, int64_t max_keys) : max_rows(rows) {
   if (rows < 1) throw RequestError("workspace: max_rows must be ≥ 1, got " + std::to_string(rows));
   const int64_t H = c.hidden_size, F = c.intermediate_size;

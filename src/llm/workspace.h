@@ -23,6 +23,11 @@ struct Piece {
   int64_t first_logit = 0;  // rows [first_logit, n_rows) of this piece need logits
 };
 
+// Rows per chunk when `total` rows go through a workspace of `max_rows`: equal chunks (576
+// rows with 512 per chunk: 288 + 288, not 512 + 64), since every chunk streams all weights
+// once and a short chunk uses them poorly.
+int64_t balanced_chunk_rows(int64_t total, int64_t max_rows);
+
 struct Workspace {
   Workspace(const io::LlmConfig& config, int64_t max_rows = 256, int64_t max_keys = 4096);
 

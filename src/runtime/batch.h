@@ -22,7 +22,7 @@ class BatchDecoder {
   // Buffers for up to max_sequences sequences per step, caches of up to max_keys positions,
   // prefill in chunks of prefill_chunk rows.
   BatchDecoder(const llm::Llm& llm, int64_t max_sequences, int64_t max_keys,
-               int64_t prefill_chunk = 256);
+               int64_t prefill_chunk = kDefaultPrefillChunk);
 
   // Prefills the prompts of `seqs` (fresh sequences, or ones started from a cached prefix)
   // in shared forward passes and hands each its last-position logits (Sequence::on_logits).

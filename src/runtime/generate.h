@@ -44,14 +44,20 @@ enum class StopReason { kEos, kStopToken, kCallback, kMaxTokens };
 // "eos", "stop_token", "callback", "length".
 const char* stop_reason_name(StopReason r);
 
+// Prompt rows per prefill pass. Every pass streams all weights once and a short pass uses
+// them poorly, so one pass covers a one-image prompt (576 image tokens + text); longer
+// prompts are cut into equal chunks (llm::Llm::forward). Activations: ~80 MB for 1.3B,
+// ~155 MB for 7B (float32).
+inline constexpr int64_t kDefaultPrefillChunk = 1024;
+
 struct GenerateParams {
   int64_t max_new_tokens = 512;
   SamplingParams sampling;
   int32_t eos_token_id = kDefaultEos;  // < 0: never stop on EOS
   std::vector<int32_t> stop_token_ids;
-  int top_logprobs = 0;         // n most likely tokens reported per step (0: none)
-  int64_t n_ctx = 0;            // 0: resolve_context's default
-  int64_t prefill_chunk = 256;  // rows per prefill pass
+  int top_logprobs = 0;                          // n most likely tokens reported per step (0: none)
+  int64_t n_ctx = 0;                             // 0: resolve_context's default
+  int64_t prefill_chunk = kDefaultPrefillChunk;  // rows per prefill pass (at most)
   // Grammar-constrained decoding (json_constraint.h): only tokens it allows are generated,
   // and generation ends (StopReason::kEos, no EOS token) once it reports complete().
   std::shared_ptr<TokenConstraint> constraint;

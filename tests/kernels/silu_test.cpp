@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -22,6 +24,25 @@ TEST(Silu, MatchesReferenceOddSizes) {
       ASSERT_NEAR(y[size_t(i)], r[size_t(i)], 1e-6f * (std::fabs(r[size_t(i)]) + 1e-3f))
           << "n=" << n << " i=" << i;
   }
+}
+
+// A value must not depend on which call computed it or where that call's range ended (the
+// LLM's chunked prefill, batched and single-row decode rely on it): one call over n elements
+// equals calls over one element, and calls over odd-sized pieces, bit for bit.
+TEST(Silu, ValuesDoNotDependOnTheCallRange) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.f, 6.f);
+  const int64_t n = 50000;  // several parallel_for ranges
+  const auto sz = static_cast<size_t>(n);
+  std::vector<float> g(sz), u(sz), whole(sz), parts(sz);
+  for (auto& v : g) v = nd(rng);
+  for (auto& v : u) v = nd(rng);
+  silu_mul(g.data(), u.data(), n, whole.data());
+  for (int64_t i = 0; i < 40; ++i) silu_mul(g.data() + i, u.data() + i, 1, parts.data() + i);
+  for (int64_t i = 40, len = 1; i < n; i += len, len = len % 37 + 5)
+    silu_mul(g.data() + i, u.data() + i, std::min(len, n - i), parts.data() + i);
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(std::memcmp(&whole[size_t(i)], &parts[size_t(i)], 4), 0) << "i=" << i;
 }
 
 TEST(Silu, ExtremesStayFinite) {

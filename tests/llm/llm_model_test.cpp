@@ -187,6 +187,25 @@ TEST(LlmModel, ChunkingAndDecodeAreBitIdentical) {
   }
 }
 
+TEST(LlmModel, PromptsAreCutIntoEqualChunks) {
+  EXPECT_EQ(balanced_chunk_rows(576, 1024), 576);  // one image prompt: one pass
+  EXPECT_EQ(balanced_chunk_rows(576, 512), 288);   // 288 + 288, not 512 + 64
+  EXPECT_EQ(balanced_chunk_rows(576, 256), 192);
+  EXPECT_EQ(balanced_chunk_rows(1300, 1024), 650);
+  EXPECT_EQ(balanced_chunk_rows(1025, 1024), 513);  // 513 + 512
+  EXPECT_EQ(balanced_chunk_rows(70, 7), 7);
+  EXPECT_EQ(balanced_chunk_rows(1, 1024), 1);
+  EXPECT_EQ(balanced_chunk_rows(0, 1024), 1);
+  EXPECT_EQ(balanced_chunk_rows(5, 0), 1);
+  for (int64_t total = 1; total < 300; ++total)
+    for (int64_t max_rows : {1, 7, 64, 256}) {
+      const int64_t c = balanced_chunk_rows(total, max_rows);
+      ASSERT_LE(c, max_rows);
+      // As few chunks as max_rows allows.
+      ASSERT_EQ((total + c - 1) / c, (total + max_rows - 1) / max_rows) << total << " " << max_rows;
+    }
+}
+
 TEST(LlmModel, KvCacheOverflowIsALimitError) {
   const io::LlmConfig c = small_config(2, 2);
   auto m = load_in_memory(c, make_random_llm_weights(c, DType::kF32, 1));

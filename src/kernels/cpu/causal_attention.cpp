@@ -6,32 +6,28 @@
 #include <cstring>
 
 #include "core/threadpool.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_attention_bf16.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/softmax.h"
 
 namespace dsvl::kernels {
 namespace {
 
-// Softmax of one score row (scaled in place), then out = Σ_j p_j · v_j.
-void softmax_pv_row(float* s, int64_t n_keys, float sqrt_d, const float* v, int d, float* out) {
-  float mx = -INFINITY;
-  for (int64_t j = 0; j < n_keys; ++j) {
-    s[j] = s[j] / sqrt_d;  // HF: matmul(q, kᵀ) / sqrt(head_dim)
-    mx = std::max(mx, s[j]);
-  }
-  double sum = 0.0;
-  for (int64_t j = 0; j < n_keys; ++j) {
-    s[j] = std::exp(s[j] - mx);
-    sum += s[j];
-  }
-  const float inv = 1.0f / float(sum);
-  std::memset(out, 0, sizeof(float) * size_t(d));
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const float p = s[j] * inv;
-    const float* vj = v + j * d;
-    for (int i = 0; i < d; ++i) out[i] += p * vj[i];
-  }
+// Score row i of a block: scaled by 1/√d (HF: matmul(q, kᵀ) / sqrt(head_dim)), softmax over
+// its n_keys causal keys, zero for the block's later keys so that P·V over the whole block
+// adds exact zeros for them.
+void softmax_causal_row(float* s, int64_t n_keys, int64_t n_cols, float sqrt_d) {
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  const __m512 div = _mm512_set1_ps(sqrt_d);
+  for (; j + 16 <= n_keys; j += 16)
+    _mm512_storeu_ps(s + j, _mm512_div_ps(_mm512_loadu_ps(s + j), div));
+#endif
+  for (; j < n_keys; ++j) s[j] = s[j] / sqrt_d;
+  softmax_row(s, n_keys);
+  std::fill(s + n_keys, s + n_cols, 0.0f);
 }
 
 // One (job, head, row block) task.
@@ -52,13 +48,13 @@ void attend_block(const AttentionJob& job, const AttentionDims& dims, int h, int
   const float* v = static_cast<const float*>(job.v) + int64_t(g) * job.kv_head_stride;
   const float sqrt_d = float(std::sqrt(double(d)));
   // Scores of the whole block against keys [0, k_end); each row then uses only its causal
-  // prefix. gemm_nt's per-element result does not depend on the block shape.
-  gemm_nt(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq, k, d, scores, k_end, n_rows, k_end, d);
-  for (int64_t i = 0; i < n_rows; ++i) {
-    const int64_t n_keys = job.pos0 + r0 + i + 1;
-    softmax_pv_row(scores + i * k_end, n_keys, sqrt_d, v, d,
-                   job.out + (r0 + i) * job.ldo + int64_t(h) * d);
-  }
+  // prefix. Neither gemm_nt's nor gemm_nn's per-element result depends on the block shape,
+  // and the zero probabilities of a row's later keys add exactly nothing.
+  const int64_t lds = detail::score_row_stride(k_end);
+  gemm_nt(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq, k, d, scores, lds, n_rows, k_end, d);
+  for (int64_t i = 0; i < n_rows; ++i)
+    softmax_causal_row(scores + i * lds, job.pos0 + r0 + i + 1, k_end, sqrt_d);
+  gemm_nn(scores, lds, v, d, job.out + r0 * job.ldo + int64_t(h) * d, job.ldo, n_rows, d, k_end);
 }
 
 int64_t n_blocks(const AttentionJob& j) {
@@ -75,7 +71,7 @@ void AttentionScratch::reserve(int n_threads, int64_t floats_per_thread) {
 }
 
 int64_t causal_attention_scratch_floats(int64_t max_rows, int64_t max_keys) {
-  return std::min(max_rows, kAttentionRowBlock) * max_keys;
+  return std::min(max_rows, kAttentionRowBlock) * detail::score_row_stride(max_keys);
 }
 
 void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& dims,
@@ -132,6 +128,11 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
     return job.kv_dtype == DType::kBF16 ? double(bf16_to_f32(static_cast<const uint16_t*>(base)[e]))
                                         : double(static_cast<const float*>(base)[e]);
   };
+  // The bf16 path rounds q to bf16 (as the official bf16 inference holds it).
+  const bool bf16 = job.kv_dtype == DType::kBF16;
+  auto q_at = [&](const float* q, int i) {
+    return bf16 ? double(bf16_to_f32(f32_to_bf16(q[i]))) : double(q[i]);
+  };
   for (int64_t t = 0; t < job.n_q; ++t)
     for (int h = 0; h < dims.n_heads; ++h) {
       const float* q = job.q + t * job.ldq + int64_t(h) * d;
@@ -140,7 +141,7 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
       s.assign(size_t(n_keys), 0.0);
       double mx = -INFINITY, sum = 0.0;
       for (int64_t j = 0; j < n_keys; ++j) {
-        for (int i = 0; i < d; ++i) s[size_t(j)] += double(q[i]) * kv_at(job.k, kv0 + j * d + i);
+        for (int i = 0; i < d; ++i) s[size_t(j)] += q_at(q, i) * kv_at(job.k, kv0 + j * d + i);
         s[size_t(j)] /= std::sqrt(double(d));
         mx = std::max(mx, s[size_t(j)]);
       }

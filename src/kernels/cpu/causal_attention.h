@@ -5,10 +5,11 @@
 // one head's keys are contiguous and decode reads them in one streaming pass.
 //
 // The cache holds float32 or bf16 keys/values (AttentionJob::kv_dtype). float32 caches go
-// through gemm_nt and a scalar softmax (the exact path `dump` relies on); bf16 caches through a
-// fused AVX-512 kernel that reads each key and value row once per (head, row block): scores
-// are float32 dots of q with the widened keys, softmax uses vecmath::exp16, and p·v
-// accumulates in float32.
+// through gemm_nt (scores of a block of rows), softmax_row and gemm_nn (P·V): float32
+// throughout, the path `dump` relies on; bf16 caches through the bf16 GEMM for the scores (q
+// rounded to bf16, keys as cached, float32 sums; AMX where available), softmax with
+// vecmath::exp16, and p·v accumulated in float32 reading each value row once per (head, row
+// block).
 //
 // Determinism contract: the result of one query row depends only on that row's q and the keys
 // and values it attends to — not on how many rows or sequences share the call, nor on the
@@ -70,7 +71,8 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
 // kBF16 (bit-exact with f32_to_bf16).
 void kv_store(const float* x, int64_t n, void* dst, DType dtype);
 
-// Naive scalar reference (double accumulation) for one job, either cache dtype.
+// Naive scalar reference (double accumulation) for one job, either cache dtype; with a bf16
+// cache q is rounded to bf16 first, as the kernel does.
 void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims);
 
 }  // namespace dsvl::kernels

@@ -1,11 +1,12 @@
-// The bf16-cache attention task. Each key and value row is read (and widened to float32 by a
-// 16-bit shift) once per task and reused by every query row of the block, so decode streams
-// the cache once per step at half the bytes of a float32 cache.
+// The bf16-cache attention task: scores by the bf16 GEMM (q rounded to bf16, the cached keys as
+// stored; AMX tiles where available), softmax in float32, then p·v with each value row read
+// (and widened to float32 by a 16-bit shift) once per task and reused by every query row of
+// the block, so decode streams the cache once per step at half the bytes of a float32 cache.
 //
-// Row invariance: every score is one dot product in a fixed order (chunks of 16 lanes, then a
-// fixed horizontal sum), every softmax runs over one row with that row's key count, and every
-// output lane accumulates p_j·v_j over j = 0, 1, … with one FMA each — whichever rows share the
-// task or how rows are paired, so a row's result depends only on its own inputs.
+// Row invariance: every score comes from the bf16 GEMM, whose per-element result does not
+// depend on the rows sharing the call; every softmax runs over one row with that row's key
+// count; every output lane accumulates p_j·v_j over j = 0, 1, … with one FMA each — whichever
+// rows share the task or how rows are paired, so a row's result depends only on its inputs.
 #include "kernels/cpu/causal_attention_bf16.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <limits>
 
 #include "core/dtype.h"
+#include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/vecmath.h"
 
@@ -29,64 +31,6 @@ struct Chunks {
     for (int c = 0; c < NC; ++c) m[c] = simd::mask16(d - 16 * c);
   }
 };
-
-// Sums each of 16 vectors (one per key) into lane j of the result: a butterfly over the lane
-// bits 3, 2, 1, 0 (the pairing of simd::hsum), then lanes put back in key order. Key j's sum
-// depends only on a[j].
-inline __m512 reduce16(__m512 a[16]) {
-  __m512 c[8], e[4], g[2];
-  for (int m = 0; m < 8; ++m)
-    c[m] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * m], a[2 * m + 1], 0x44),
-                         _mm512_shuffle_f32x4(a[2 * m], a[2 * m + 1], 0xEE));
-  for (int m = 0; m < 4; ++m)
-    e[m] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * m], c[2 * m + 1], 0x88),
-                         _mm512_shuffle_f32x4(c[2 * m], c[2 * m + 1], 0xDD));
-  for (int m = 0; m < 2; ++m) {
-    const __m512d x = _mm512_castps_pd(e[2 * m]), y = _mm512_castps_pd(e[2 * m + 1]);
-    g[m] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
-                         _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
-  }
-  const __m512 h =
-      _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xDD));
-  // Lane 4q + t holds key q + 4t.
-  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_ps(idx, h);
-}
-
-// scores[i·lds + j] = (q_i · k_j) / √d for every row i and key j < keys0 + n_rows − 1 (row i
-// uses the first keys0 + i). Keys go in groups of 16 aligned to position 0, widened once into
-// kbuf; each row accumulates one FMA chain per key (d order), and reduce16 sums the group into
-// one vector. So a score depends only on its row and key, never on the block or call shape.
-template <int NC>
-void scores_rows(const float* q, int64_t ldq, int64_t n_rows, int64_t keys0, const uint16_t* k,
-                 int d, const Chunks<NC>& ch, float* s, int64_t lds) {
-  constexpr int kW = 16 * NC;
-  const int64_t k_end = keys0 + n_rows - 1;
-  const __m512 sqrt_d = _mm512_set1_ps(float(std::sqrt(double(d))));
-  alignas(64) float kbuf[16 * kW];
-  for (int64_t j0 = 0; j0 < k_end; j0 += 16) {
-    const int nk = int(std::min<int64_t>(16, k_end - j0));
-    for (int t = 0; t < 16; ++t)
-      for (int c = 0; c < NC; ++c)
-        _mm512_store_ps(
-            kbuf + t * kW + 16 * c,
-            t < nk ? simd::load_bf16(k + (j0 + t) * d + 16 * c, ch.m[c]) : _mm512_setzero_ps());
-    // Rows that see at least key j0.
-    for (int64_t i = std::max<int64_t>(0, j0 - keys0 + 1); i < n_rows; ++i) {
-      const float* qi = q + i * ldq;
-      __m512 qr[NC], acc[16];
-      for (int c = 0; c < NC; ++c) qr[c] = _mm512_maskz_loadu_ps(ch.m[c], qi + 16 * c);
-      for (int t = 0; t < 16; ++t) {
-        acc[t] = _mm512_mul_ps(qr[0], _mm512_load_ps(kbuf + t * kW));
-        for (int c = 1; c < NC; ++c)
-          acc[t] = _mm512_fmadd_ps(qr[c], _mm512_load_ps(kbuf + t * kW + 16 * c), acc[t]);
-      }
-      // HF: matmul(q, kᵀ) / sqrt(head_dim)
-      _mm512_mask_storeu_ps(s + i * lds + j0, simd::mask16(nk),
-                            _mm512_div_ps(reduce16(acc), sqrt_d));
-    }
-  }
-}
 
 // In-place softmax of one row of n scores (n ≥ 1); the probabilities sum to 1.
 void softmax_row_bf16(float* s, int64_t n) {
@@ -157,21 +101,11 @@ void pv_block(const float* s, int64_t lds, float* out, int64_t ldo, int64_t n_ro
   }
 }
 
+// Softmax of each row's causal scores, then p·v.
 template <int NC>
-void attend(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
-            const uint16_t* k, const uint16_t* v, int d, float* s) {
+void softmax_pv(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
+                const uint16_t* v, int d) {
   const Chunks<NC> ch(d);
-  const int64_t lds = keys0 + n_rows - 1;
-  // Query rows are ldq apart (all heads side by side: 8 KiB for the 1.3B model), so a block
-  // of them would share a handful of L1 sets; copy up to kSub rows next to each other.
-  constexpr int kSub = 16, kW = 16 * NC;
-  alignas(64) float qbuf[kSub * kW];
-  for (int64_t i0 = 0; i0 < n_rows; i0 += kSub) {
-    const int64_t m = std::min<int64_t>(kSub, n_rows - i0);
-    for (int64_t i = 0; i < m; ++i)
-      std::copy(q + (i0 + i) * ldq, q + (i0 + i) * ldq + d, qbuf + i * kW);
-    scores_rows<NC>(qbuf, kW, m, keys0 + i0, k, d, ch, s + i0 * lds, lds);
-  }
   for (int64_t i = 0; i < n_rows; ++i) softmax_row_bf16(s + i * lds, keys0 + i);
   // Value chunks in groups of ≤ 8 (the accumulators of two rows fit the 32 registers).
   constexpr int kG = NC < 8 ? NC : 8, kRem = NC % kG;
@@ -180,47 +114,60 @@ void attend(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows
   if constexpr (kRem > 0) pv_block<NC, kRem>(s, lds, out, ldo, n_rows, keys0, v, d, ch, NC - kRem);
 }
 
-using AttendFn = void (*)(const float*, int64_t, float*, int64_t, int64_t, int64_t, const uint16_t*,
-                          const uint16_t*, int, float*);
-constexpr AttendFn kAttend[16] = {
-    attend<1>, attend<2>,  attend<3>,  attend<4>,  attend<5>,  attend<6>,  attend<7>,  attend<8>,
-    attend<9>, attend<10>, attend<11>, attend<12>, attend<13>, attend<14>, attend<15>, attend<16>};
+using SoftmaxPvFn = void (*)(float*, int64_t, float*, int64_t, int64_t, int64_t, const uint16_t*,
+                             int);
+constexpr SoftmaxPvFn kSoftmaxPv[16] = {
+    softmax_pv<1>,  softmax_pv<2>,  softmax_pv<3>,  softmax_pv<4>,  softmax_pv<5>,  softmax_pv<6>,
+    softmax_pv<7>,  softmax_pv<8>,  softmax_pv<9>,  softmax_pv<10>, softmax_pv<11>, softmax_pv<12>,
+    softmax_pv<13>, softmax_pv<14>, softmax_pv<15>, softmax_pv<16>};
 
 #endif  // __AVX512F__
 
-// Portable form of the same arithmetic, for builds without AVX-512 and head_dim > 256.
-void attend_scalar(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
-                   int64_t keys0, const uint16_t* k, const uint16_t* v, int d, float* s) {
-  const float sqrt_d = float(std::sqrt(double(d)));
+// Portable form of the softmax and p·v, for builds without AVX-512 and head_dim > 256.
+void softmax_pv_scalar(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows,
+                       int64_t keys0, const uint16_t* v, int d) {
   for (int64_t i = 0; i < n_rows; ++i) {
     const int64_t n = keys0 + i;
-    const float* qi = q + i * ldq;
+    float* si = s + i * lds;
     float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < n; ++j) {
-      float acc = 0.0f;
-      for (int c = 0; c < d; ++c) acc += qi[c] * bf16_to_f32(k[j * d + c]);
-      s[j] = acc / sqrt_d;
-      mx = std::max(mx, s[j]);
-    }
+    for (int64_t j = 0; j < n; ++j) mx = std::max(mx, si[j]);
     float sum = 0.0f;
-    for (int64_t j = 0; j < n; ++j) sum += (s[j] = vecmath::exp_scalar(s[j] - mx));
+    for (int64_t j = 0; j < n; ++j) sum += (si[j] = vecmath::exp_scalar(si[j] - mx));
     const float inv = 1.0f / sum;
     float* o = out + i * ldo;
     std::fill(o, o + d, 0.0f);
     for (int64_t j = 0; j < n; ++j)
-      for (int c = 0; c < d; ++c) o[c] += s[j] * inv * bf16_to_f32(v[j * d + c]);
+      for (int c = 0; c < d; ++c) o[c] += si[j] * inv * bf16_to_f32(v[j * d + c]);
   }
 }
 
 }  // namespace
 
+int64_t score_row_stride(int64_t n_keys) { return (n_keys + 15) / 16 * 16 + 16; }
+
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
                       int64_t keys0, const uint16_t* k, const uint16_t* v, int d, float* scores) {
+  // Scores of every row against keys [0, k_end) (a row then uses its first keys0 + i): q
+  // rounded to bf16 as the official bf16 inference holds it, times the cached keys, summed in
+  // float32 by the bf16 GEMM (AMX tiles where available), whose per-element result does not
+  // depend on how many rows share the call. HF: matmul(q, kᵀ) / sqrt(head_dim).
+  const int64_t k_end = keys0 + n_rows - 1, lds = score_row_stride(k_end);
+  gemm_bf16(q, ldq, BMatrix{DType::kBF16, k, d}, scores, lds, n_rows, k_end, d, Epilogue{});
+  const float sqrt_d = float(std::sqrt(double(d)));
+  for (int64_t i = 0; i < n_rows; ++i) {
+    float* si = scores + i * lds;
+    int64_t j = 0;
+#if defined(__AVX512F__)
+    for (const __m512 div = _mm512_set1_ps(sqrt_d); j + 16 <= keys0 + i; j += 16)
+      _mm512_storeu_ps(si + j, _mm512_div_ps(_mm512_loadu_ps(si + j), div));
+#endif
+    for (; j < keys0 + i; ++j) si[j] = si[j] / sqrt_d;
+  }
 #if defined(__AVX512F__)
   const int nc = (d + 15) / 16;
-  if (nc >= 1 && nc <= 16) return kAttend[nc - 1](q, ldq, out, ldo, n_rows, keys0, k, v, d, scores);
+  if (nc >= 1 && nc <= 16) return kSoftmaxPv[nc - 1](scores, lds, out, ldo, n_rows, keys0, v, d);
 #endif
-  attend_scalar(q, ldq, out, ldo, n_rows, keys0, k, v, d, scores);
+  softmax_pv_scalar(scores, lds, out, ldo, n_rows, keys0, v, d);
 }
 
 }  // namespace dsvl::kernels::detail

@@ -34,6 +34,8 @@ void gemm_blocked_range(const float* A, int64_t lda, const BMatrix& B, float* C,
       std::max<int64_t>(1, kBGroupBytes / (Kernel::b_elems(kKC) * sizeof(typename Kernel::BT)));
   auto* Ap = scratch(abuf, size_t(m_panels * a_panel));
   auto* Bp = scratch(bbuf, size_t(kNCPanels * b_panel));
+  constexpr int64_t kGroupCols = kNCPanels * kNR;
+  BGroupPrefetch prefetch;
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int kc = int(std::min<int64_t>(kKC, K - pc));
     const bool first = pc == 0;
@@ -42,16 +44,27 @@ void gemm_blocked_range(const float* A, int64_t lda, const BMatrix& B, float* C,
       Kernel::pack_a(A + i0 * lda + pc, lda, int(std::min<int64_t>(kMR, r.m1 - i0)), kc,
                      Ap + p * a_panel);
     }
-    for (int64_t jc = r.n0; jc < r.n1; jc += kNCPanels * kNR) {
-      const int64_t jn = std::min<int64_t>(r.n1, jc + kNCPanels * kNR);
+    for (int64_t jc = r.n0; jc < r.n1; jc += kGroupCols) {
+      const int64_t jn = std::min<int64_t>(r.n1, jc + kGroupCols);
       for (int64_t j = jc; j < jn; j += kNR)
         Kernel::pack_b(B, j, int(std::min<int64_t>(kNR, jn - j)), pc, kc,
                        Bp + (j - jc) / kNR * b_panel);
+      // The group packed next: the following columns of this K block, else the first
+      // columns of the next K block.
+      const int64_t calls = m_panels * ((jn - jc + kNR - 1) / kNR);
+      if (jn < r.n1)
+        prefetch.start(B, jn, std::min(r.n1, jn + kGroupCols), pc, kc, calls);
+      else if (pc + kKC < K)
+        prefetch.start(B, r.n0, std::min(r.n1, r.n0 + kGroupCols), pc + kKC,
+                       int(std::min<int64_t>(kKC, K - pc - kKC)), calls);
+      else
+        prefetch.stop();
       for (int64_t p = 0; p < m_panels; ++p) {
         const int64_t i0 = r.m0 + p * kMR;
         const int mr = int(std::min<int64_t>(kMR, r.m1 - i0));
         for (int64_t j = jc; j < jn; j += kNR) {
           const float* bias = (first && ep.bias) ? ep.bias + j : nullptr;
+          prefetch.step();
           Kernel::micro(kc, Ap + p * a_panel, Bp + (j - jc) / kNR * b_panel, C + i0 * ldc + j, ldc,
                         mr, int(std::min<int64_t>(kNR, jn - j)), bias, !first || ep.accumulate);
         }
