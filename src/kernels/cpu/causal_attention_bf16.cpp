@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/dtype.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/vecmath.h"
@@ -101,12 +103,32 @@ void pv_block(const float* s, int64_t lds, float* out, int64_t ldo, int64_t n_ro
   }
 }
 
+// Blocks of at least this many rows (prefill) widen the value rows once into float32 and run
+// p·v as a register-tiled GEMM (gemm_nn); smaller ones (decode) stream the cache (pv_rows).
+// Both compute each output lane as one FMA chain over keys 0, 1, … starting from zero, on the
+// same floats (widening bf16 is exact), and the zero probabilities gemm_nn sees past a row's
+// keys add nothing: a row's result is bit-identical either way.
+constexpr int64_t kWidenRows = 8;
+
 // Softmax of each row's causal scores, then p·v.
 template <int NC>
 void softmax_pv(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
                 const uint16_t* v, int d) {
   const Chunks<NC> ch(d);
   for (int64_t i = 0; i < n_rows; ++i) softmax_row_bf16(s + i * lds, keys0 + i);
+  if (n_rows >= kWidenRows) {
+    const int64_t k_end = keys0 + n_rows - 1;
+    thread_local std::vector<float> vbuf;
+    float* vf = scratch(vbuf, size_t(k_end * d));
+    for (int64_t j = 0; j < k_end; ++j)
+      for (int c = 0; c < NC; ++c)
+        _mm512_mask_storeu_ps(vf + j * d + 16 * c, ch.m[c],
+                              simd::load_bf16(v + j * d + 16 * c, ch.m[c]));
+    for (int64_t i = 0; i < n_rows; ++i)
+      std::fill(s + i * lds + keys0 + i, s + i * lds + k_end, 0.0f);
+    gemm_nn(s, lds, vf, d, out, ldo, n_rows, d, k_end);
+    return;
+  }
   // Value chunks in groups of ≤ 8 (the accumulators of two rows fit the 32 registers).
   constexpr int kG = NC < 8 ? NC : 8, kRem = NC % kG;
   for (int c0 = 0; c0 + kG <= NC; c0 += kG)
