@@ -27,6 +27,7 @@
 #include "llm/layers.h"
 #include "llm/llm.h"
 #include "llm/random_model.h"
+#include "runtime/generate.h"
 #include "runtime/kv_cache.h"
 
 namespace {
@@ -94,7 +95,7 @@ void BM_Prefill(benchmark::State& state) {
   const int64_t n = state.range(0);
   const std::vector<float> x = embeds(m, n);
   runtime::KvCache kv(m.config(), n, runtime::kv_dtype(m.precision()));
-  llm::Workspace ws(m.config(), 256, n);
+  llm::Workspace ws(m.config(), runtime::kDefaultPrefillChunk, n);
   std::vector<float> logits(size_t(m.vocab_size()));
   {
     CpuMeter meter(state);
@@ -115,7 +116,7 @@ void BM_Decode(benchmark::State& state) {
   const int64_t n = state.range(0);
   const std::vector<float> x = embeds(m, n + 1);
   runtime::KvCache kv(m.config(), n + 1, runtime::kv_dtype(m.precision()));
-  llm::Workspace ws(m.config(), 256, n + 1);
+  llm::Workspace ws(m.config(), runtime::kDefaultPrefillChunk, n + 1);
   std::vector<float> logits(size_t(m.vocab_size())), one(size_t(m.hidden_size()));
   m.forward(x.data(), n, kv.view(), ws, n, logits.data());
   const int32_t tok = 4242;
