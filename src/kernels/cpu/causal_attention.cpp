@@ -19,13 +19,7 @@ namespace {
 // its n_keys causal keys, zero for the block's later keys so that P·V over the whole block
 // adds exact zeros for them.
 void softmax_causal_row(float* s, int64_t n_keys, int64_t n_cols, float sqrt_d) {
-  int64_t j = 0;
-#if defined(__AVX512F__)
-  const __m512 div = _mm512_set1_ps(sqrt_d);
-  for (; j + 16 <= n_keys; j += 16)
-    _mm512_storeu_ps(s + j, _mm512_div_ps(_mm512_loadu_ps(s + j), div));
-#endif
-  for (; j < n_keys; ++j) s[j] = s[j] / sqrt_d;
+  detail::divide_scores(s, n_keys, sqrt_d);
   softmax_row(s, n_keys);
   std::fill(s + n_keys, s + n_cols, 0.0f);
 }

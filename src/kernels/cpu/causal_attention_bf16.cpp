@@ -167,6 +167,15 @@ void softmax_pv_scalar(float* s, int64_t lds, float* out, int64_t ldo, int64_t n
 
 int64_t score_row_stride(int64_t n_keys) { return (n_keys + 15) / 16 * 16 + 16; }
 
+void divide_scores(float* s, int64_t n, float sqrt_d) {
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  for (const __m512 div = _mm512_set1_ps(sqrt_d); j + 16 <= n; j += 16)
+    _mm512_storeu_ps(s + j, _mm512_div_ps(_mm512_loadu_ps(s + j), div));
+#endif
+  for (; j < n; ++j) s[j] = s[j] / sqrt_d;
+}
+
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
                       int64_t keys0, const uint16_t* k, const uint16_t* v, int d, float* scores) {
   // Scores of every row against keys [0, k_end) (a row then uses its first keys0 + i): q
@@ -176,15 +185,7 @@ void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int6
   const int64_t k_end = keys0 + n_rows - 1, lds = score_row_stride(k_end);
   gemm_bf16(q, ldq, BMatrix{DType::kBF16, k, d}, scores, lds, n_rows, k_end, d, Epilogue{});
   const float sqrt_d = float(std::sqrt(double(d)));
-  for (int64_t i = 0; i < n_rows; ++i) {
-    float* si = scores + i * lds;
-    int64_t j = 0;
-#if defined(__AVX512F__)
-    for (const __m512 div = _mm512_set1_ps(sqrt_d); j + 16 <= keys0 + i; j += 16)
-      _mm512_storeu_ps(si + j, _mm512_div_ps(_mm512_loadu_ps(si + j), div));
-#endif
-    for (; j < keys0 + i; ++j) si[j] = si[j] / sqrt_d;
-  }
+  for (int64_t i = 0; i < n_rows; ++i) divide_scores(scores + i * lds, keys0 + i, sqrt_d);
 #if defined(__AVX512F__)
   const int nc = (d + 15) / 16;
   if (nc >= 1 && nc <= 16) return kSoftmaxPv[nc - 1](scores, lds, out, ldo, n_rows, keys0, v, d);

@@ -5,13 +5,17 @@
 
 namespace dsvl::kernels::detail {
 
-// Rows [0, n_rows) of one head: q and out rows are ldq / ldo apart (already offset to the
-// head), row i attends to keys [0, keys0 + i). k and v: that kv head's rows, head_dim apart.
-// scores: n_rows · score_row_stride(keys0 + n_rows − 1) floats of scratch.
 // Row stride of a block's score rows for n_keys keys: rounded up to 16 floats plus 16, so the
 // rows read together do not share one L1 set (4096 keys would put them 16 KB apart).
 int64_t score_row_stride(int64_t n_keys);
 
+// s[j] = s[j] / sqrt_d for j < n (HF: matmul(q, kᵀ) / sqrt(head_dim)); each a correctly
+// rounded division, the same in the vector body and the tail.
+void divide_scores(float* s, int64_t n, float sqrt_d);
+
+// Rows [0, n_rows) of one head: q and out rows are ldq / ldo apart (already offset to the
+// head), row i attends to keys [0, keys0 + i). k and v: that kv head's rows, head_dim apart.
+// scores: n_rows · score_row_stride(keys0 + n_rows − 1) floats of scratch.
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
                       int64_t keys0, const uint16_t* k, const uint16_t* v, int d, float* scores);
 

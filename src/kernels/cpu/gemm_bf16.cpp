@@ -67,11 +67,7 @@ struct DotKernel {
                     int nr, const float* bias, bool load_c) {
     const auto* Bp = reinterpret_cast<const uint32_t*>(Bp16);
     const int kp = (kc + 1) / 2;
-    // As the float32 kernel: fetch the C tile's lines before the k loop, not in the epilogue.
-    for (int i = 0; i < mr; ++i) {
-      __builtin_prefetch(C + i * ldc, 1, 3);
-      __builtin_prefetch(C + i * ldc + 31, 1, 3);
-    }
+    prefetch_c_tile(C, ldc, mr);
     __m512 c0[kMR], c1[kMR];
     for (int i = 0; i < kMR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
     for (int p = 0; p < kp; ++p) {

@@ -46,12 +46,7 @@ struct F32Kernel {
   // C[mr ≤ kMR, nr ≤ 32] = (load_c ? C : 0) + bias + Ap·Bp over kc.
   static void micro(int kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int mr, int nr,
                     const float* bias, bool load_c) {
-    // The C tile is read and written after the k loop: fetch its lines now (from L3 on the
-    // later K blocks of a wide product), so the epilogue does not wait on them.
-    for (int i = 0; i < mr; ++i) {
-      __builtin_prefetch(C + i * ldc, 1, 3);
-      __builtin_prefetch(C + i * ldc + 31, 1, 3);
-    }
+    prefetch_c_tile(C, ldc, mr);
     __m512 c0[kMR], c1[kMR];
     for (int i = 0; i < kMR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
     for (int k = 0; k < kc; ++k) {
