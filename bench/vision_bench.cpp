@@ -214,6 +214,7 @@ BENCHMARK(BM_FmaPeakOneCore)->Unit(benchmark::kMillisecond);
 void BM_AttentionHead(benchmark::State& state) {
   const int64_t side = state.range(0), n = side * side, d = 64, ld = 3 * 768;
   const bool bias_on = state.range(1) != 0;
+  const auto precision = state.range(2) != 0 ? kernels::Precision::kBF16 : kernels::Precision::kF32;
   std::vector<float> qkv(size_t(n * ld)), rh(size_t(n * side)), rw(size_t(n * side));
   for (size_t i = 0; i < qkv.size(); ++i) qkv[i] = float((i * 2654435761u) % 1000) * 1e-3f;
   const kernels::GridBias bias{rh.data(), rw.data(), side, side};
@@ -221,7 +222,8 @@ void BM_AttentionHead(benchmark::State& state) {
   const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     kernels::attention_head(qkv.data(), ld, qkv.data() + 768, ld, qkv.data() + 1536, ld, n, n, d,
-                            0.125f, bias_on ? &bias : nullptr, o.data(), d, scratch.data());
+                            0.125f, bias_on ? &bias : nullptr, o.data(), d, scratch.data(),
+                            precision);
     benchmark::DoNotOptimize(o.data());
   }
   const double gflop = 4.0 * double(n) * double(n) * double(d) * 1e-9;
@@ -229,9 +231,13 @@ void BM_AttentionHead(benchmark::State& state) {
       gflop * double(state.iterations()) / (process_cpu_seconds() - cpu0);
 }
 BENCHMARK(BM_AttentionHead)
-    ->Args({64, 1})
-    ->Args({14, 1})
-    ->Args({24, 0})
+    ->ArgNames({"side", "bias", "bf16"})
+    ->Args({64, 1, 0})  // SAM-B global block: 4096 keys
+    ->Args({14, 1, 0})  // SAM-B window
+    ->Args({24, 0, 0})  // SigLIP-L: 576 keys
+    ->Args({64, 1, 1})
+    ->Args({14, 1, 1})
+    ->Args({24, 0, 1})
     ->Unit(benchmark::kMillisecond);
 
 constexpr auto kF32 = kernels::Precision::kF32;

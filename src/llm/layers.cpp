@@ -4,7 +4,6 @@
 #include "kernels/cpu/causal_attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rmsnorm.h"
-#include "kernels/cpu/silu.h"
 
 namespace dsvl::llm {
 namespace {
@@ -69,12 +68,11 @@ void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
 
 void mlp_forward(const LayerWeights& w, const io::LlmConfig& c, int64_t n_rows, Workspace& ws,
                  kernels::Precision p) {
-  const int64_t H = c.hidden_size, F = c.intermediate_size;
+  const int64_t H = c.hidden_size;
   kernels::rmsnorm(ws.x.data(), n_rows, H, w.post_attention_layernorm.data(), float(c.rms_norm_eps),
                    ws.xn.data());
-  kernels::linear(ws.xn.data(), n_rows, w.gate_proj, nullptr, ws.gate.data(), p);
-  kernels::linear(ws.xn.data(), n_rows, w.up_proj, nullptr, ws.up.data(), p);
-  kernels::silu_mul(ws.gate.data(), ws.up.data(), n_rows * F, ws.gate.data());
+  kernels::linear_swiglu(ws.xn.data(), n_rows, w.gate_proj, w.up_proj, ws.gate.data(), ws.up.data(),
+                         p);
   kernels::linear(ws.gate.data(), n_rows, w.down_proj, nullptr, ws.q.data(), p);
   add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
 }

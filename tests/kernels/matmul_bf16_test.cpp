@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
+#include "core/error.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/silu.h"
 #include "kernels/matmul_test_util.h"
 
 namespace dsvl::kernels {
@@ -72,6 +75,36 @@ TEST_P(Bf16Kernels, GemmNtAccumulates) {
         ASSERT_NEAR(C[size_t(m * ldc + n)], s, kRelBf16 * a + 1e-6) << "M=" << c.M << " n=" << n;
       }
   }
+}
+
+// linear_swiglu is one fused pass on AMX for M > 16 and three steps otherwise: either way the
+// bits of linear, linear, silu_mul, for odd shapes (partial panels and row blocks, K not a
+// multiple of 32, several column groups), every weight dtype, and both precisions.
+TEST_P(Bf16Kernels, LinearSwigluEqualsItsSteps) {
+  std::mt19937 rng(13);
+  for (const Case& c : {Case{1, 40, 70}, Case{17, 45, 33}, Case{33, 64, 96}, Case{70, 31, 600},
+                        Case{100, 130, 1000}}) {
+    const std::vector<float> x = test::randn(size_t(c.M * c.K), rng);
+    const std::vector<float> gf = test::randn(size_t(c.N * c.K), rng);
+    const std::vector<float> uf = test::randn(size_t(c.N * c.K), rng);
+    for (DType t : {DType::kF32, DType::kF16, DType::kBF16})
+      for (Precision p : {Precision::kBF16, Precision::kF32}) {
+        const test::Stored g = test::store(gf, t, {c.N, c.K}), u = test::store(uf, t, {c.N, c.K});
+        std::vector<float> want(size_t(c.M * c.N)), up(want.size()), got(want.size());
+        linear(x.data(), c.M, g.view, nullptr, want.data(), p);
+        linear(x.data(), c.M, u.view, nullptr, up.data(), p);
+        silu_mul(want.data(), up.data(), c.M * c.N, want.data());
+        std::vector<float> scratch(want.size());
+        linear_swiglu(x.data(), c.M, g.view, u.view, got.data(), scratch.data(), p);
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float)))
+            << test::case_str(c, t) << (p == Precision::kBF16 ? " bf16" : " f32");
+      }
+  }
+  const test::Stored g = test::store(std::vector<float>(12), DType::kF32, {3, 4});
+  const test::Stored u = test::store(std::vector<float>(15), DType::kF32, {3, 5});
+  std::vector<float> x(4), y(3), s(3);
+  EXPECT_THROW(linear_swiglu(x.data(), 1, g.view, u.view, y.data(), s.data(), Precision::kBF16),
+               ShapeError);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Kernels,

@@ -12,6 +12,7 @@
 #include "core/threadpool.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/vecmath.h"
 
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__)
 #include <cpuid.h>
@@ -110,33 +111,62 @@ void store_group(const float* acc, int mr, int64_t cols, float* C, int64_t ldc, 
   }
 }
 
-void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix& B, float* C,
+// C[mr rows, cols] = SiLU(gate) ⊙ up, where acc holds the 32×32 blocks of each panel as a
+// (gate, up) pair. Each factor is first made what the separate products would store (acc +
+// 0, as store_group adds a missing bias), so the result equals linear, linear, silu_mul bit
+// for bit.
+void store_swiglu(const float* acc, int mr, int64_t cols, float* C, int64_t ldc) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (int i = 0; i < mr; ++i) {
+    float* c = C + i * ldc;
+    for (int64_t j = 0; j < cols; j += kNR) {
+      const int nr = int(std::min<int64_t>(kNR, cols - j));
+      const float* g = acc + j / kNR * 2048 + i * 32;
+      const float* u = g + 1024;
+      for (int h = 0; h < 2; ++h) {
+        const __m512 gv = _mm512_add_ps(_mm512_load_ps(g + 16 * h), zero);
+        const __m512 uv = _mm512_add_ps(_mm512_load_ps(u + 16 * h), zero);
+        _mm512_mask_storeu_ps(c + j + 16 * h, simd::mask16(nr - 16 * h),
+                              _mm512_mul_ps(vecmath::silu16(gv), uv));
+      }
+    }
+  }
+}
+
+// One thread's block r of C from the nb (1, or 2 for gate and up) weights in Bs: with nb = 2
+// C = SiLU(A·Gᵀ) ⊙ (A·Uᵀ) (store_swiglu), their panels packed side by side in one group.
+void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix* Bs, int nb, float* C,
                int64_t ldc, const Range2D& r, int64_t K, const Epilogue& ep) {
   const int64_t panel = Kp * kNR;  // bf16 elements per packed panel
-  const int64_t group = std::clamp<int64_t>(kBlockBytes / (panel * 2), 1, 16);
+  const int64_t group = std::clamp<int64_t>(kBlockBytes / (panel * 2 * nb), 1, 16);
   thread_local std::vector<uint16_t> bbuf;
   thread_local std::vector<float> tbuf;
-  uint16_t* Bp = scratch(bbuf, size_t(group * panel));
-  float* acc = scratch(tbuf, size_t(group * 32 * 32));
+  uint16_t* Bp = scratch(bbuf, size_t(group * nb * panel));
+  float* acc = scratch(tbuf, size_t(group * nb * 32 * 32));
   amx_load_tile_config();
   for (int64_t jc = r.n0; jc < r.n1; jc += group * kNR) {
     const int64_t jn = std::min(r.n1, jc + group * kNR);
-    for (int64_t j = jc; j < jn; j += kNR) {
-      uint16_t* dst = Bp + (j - jc) / kNR * panel;
-      pack_b_bf16(B, j, int(std::min<int64_t>(kNR, jn - j)), 0, int(K), dst);
+    const int64_t slots =
+        (jn - jc + kNR - 1) / kNR * nb;  // panel s: column (s / nb), weight s % nb
+    for (int64_t s = 0; s < slots; ++s) {
+      const int64_t j = jc + s / nb * kNR;
+      uint16_t* dst = Bp + s * panel;
+      pack_b_bf16(Bs[s % nb], j, int(std::min<int64_t>(kNR, jn - j)), 0, int(K), dst);
       const int64_t done = (K + 1) / 2 * 2 * kNR;  // pairs packed so far
       std::memset(dst + done, 0, size_t(panel - done) * 2);
     }
     for (int64_t i0 = r.m0; i0 < r.m1; i0 += 32) {
       const int mr = int(std::min<int64_t>(32, r.m1 - i0));
+      const auto block = mr <= 16 ? tile_block16 : tile_block;
       for (int64_t kb = 0; kb < Kp; kb += kKC)
-        for (int64_t j = jc; j < jn; j += kNR) {
-          const auto block = mr <= 16 ? tile_block16 : tile_block;
-          block(Abf + i0 * ldA, ldA, Bp + (j - jc) / kNR * panel, kb, std::min(Kp, kb + kKC),
-                acc + (j - jc) / kNR * 1024, kb == 0);
-        }
-      store_group(acc, mr, jn - jc, C + i0 * ldc + jc, ldc, ep.bias ? ep.bias + jc : nullptr,
-                  ep.accumulate);
+        for (int64_t s = 0; s < slots; ++s)
+          block(Abf + i0 * ldA, ldA, Bp + s * panel, kb, std::min(Kp, kb + kKC), acc + s * 1024,
+                kb == 0);
+      if (nb == 2)
+        store_swiglu(acc, mr, jn - jc, C + i0 * ldc + jc, ldc);
+      else
+        store_group(acc, mr, jn - jc, C + i0 * ldc + jc, ldc, ep.bias ? ep.bias + jc : nullptr,
+                    ep.accumulate);
     }
   }
   _tile_release();
@@ -273,6 +303,31 @@ bool amx_usable() {
   return ok;
 }
 
+namespace {
+// M > 16: A converted once to bf16 rows padded to 32 × 32, then each thread's block of C.
+bool amx_blocked(const float* A, int64_t lda, const BMatrix* Bs, int nb, float* C, int64_t ldc,
+                 int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
+  const int64_t Mp = (M + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
+  thread_local std::vector<uint16_t> abuf;
+  const int64_t ldA = Kp + 32;  // +64 bytes: rows 4 KB apart would share L1 sets
+  uint16_t* Abf = scratch(abuf, size_t(Mp * ldA));
+  parallel_for(
+      Mp,
+      [&](int64_t b, int64_t e) {
+        const int64_t valid = std::max<int64_t>(0, std::min(e, M) - b);
+        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * ldA, ldA);
+        if (b + valid < e)
+          std::memset(Abf + (b + valid) * ldA, 0, size_t((e - b - valid) * ldA) * 2);
+      },
+      64);
+  parallel_run([&](int t, int nt) {
+    const Range2D r = split_work(M, N, 32, t, nt);
+    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, ldA, Kp, Bs, nb, C, ldc, r, K, ep);
+  });
+  return true;
+}
+}  // namespace
+
 bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
                    int64_t N, int64_t K, const Epilogue& ep) {
   if (!amx_usable()) return false;
@@ -281,8 +336,8 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
     apply_empty_k(C, ldc, M, N, ep);
     return true;
   }
-  const int64_t Mp = (M + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
   if (M <= 16) {
+    const int64_t Kp = (K + 31) / 32 * 32;
     thread_local std::vector<uint32_t> xbuf;
     uint32_t* Xv = scratch(xbuf, size_t(Kp / 2 * 16));
     pack_x_pairs(A, lda, M, K, Kp, Xv);
@@ -298,23 +353,14 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
       parallel_run(work);
     return true;
   }
-  thread_local std::vector<uint16_t> abuf;
-  const int64_t ldA = Kp + 32;  // +64 bytes: rows 4 KB apart would share L1 sets
-  uint16_t* Abf = scratch(abuf, size_t(Mp * ldA));
-  parallel_for(
-      Mp,
-      [&](int64_t b, int64_t e) {
-        const int64_t valid = std::max<int64_t>(0, std::min(e, M) - b);
-        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * ldA, ldA);
-        if (b + valid < e)
-          std::memset(Abf + (b + valid) * ldA, 0, size_t((e - b - valid) * ldA) * 2);
-      },
-      64);
-  parallel_run([&](int t, int nt) {
-    const Range2D r = split_work(M, N, 32, t, nt);
-    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, ldA, Kp, B, C, ldc, r, K, ep);
-  });
-  return true;
+  return amx_blocked(A, lda, &B, 1, C, ldc, M, N, K, ep);
+}
+
+bool gemm_bf16_amx_swiglu(const float* A, int64_t lda, const BMatrix& gate, const BMatrix& up,
+                          float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
+  if (!amx_usable() || M <= 16 || N <= 0 || K <= 0) return false;
+  const BMatrix Bs[2] = {gate, up};
+  return amx_blocked(A, lda, Bs, 2, C, ldc, M, N, K, Epilogue{});
 }
 
 #else
@@ -323,6 +369,11 @@ bool amx_usable() { return false; }
 
 bool gemm_bf16_amx(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
                    int64_t, const Epilogue&) {
+  return false;
+}
+
+bool gemm_bf16_amx_swiglu(const float*, int64_t, const BMatrix&, const BMatrix&, float*, int64_t,
+                          int64_t, int64_t, int64_t) {
   return false;
 }
 

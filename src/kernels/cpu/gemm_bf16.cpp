@@ -115,20 +115,22 @@ struct DotKernel {
 #endif
 };
 
-// bf16-rounded float32 values through the float32 GEMM.
+// bf16-rounded float32 values through the float32 GEMM. The rounded copies live in per-thread
+// buffers that only grow, so decode steps do not allocate on this path either.
 void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
                         int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
-  std::vector<float> a(size_t(M * K));
+  thread_local std::vector<float> abuf;
+  thread_local std::vector<uint16_t> bbuf;
+  float* a = scratch(abuf, size_t(M * K));
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t k = 0; k < K; ++k) a[size_t(i * K + k)] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
-  std::vector<uint16_t> b;
+    for (int64_t k = 0; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
   BMatrix bb = B;
   if (B.dtype != DType::kBF16) {
-    b.resize(size_t(N * K));
-    for (int64_t n = 0; n < N; ++n) row_to_bf16(B, n, K, b.data() + n * K);
-    bb = BMatrix{DType::kBF16, b.data(), K};
+    uint16_t* b = scratch(bbuf, size_t(N * K));
+    for (int64_t n = 0; n < N; ++n) row_to_bf16(B, n, K, b + n * K);
+    bb = BMatrix{DType::kBF16, b, K};
   }
-  gemm_f32(a.data(), K, bb, C, ldc, M, N, K, ep);
+  gemm_f32(a, K, bb, C, ldc, M, N, K, ep);
 }
 
 Bf16Kernel kernel_from_env() {

@@ -91,6 +91,11 @@ void gemm_bf16(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t 
 // AMX variant (gemm_amx.cpp); returns false (and does nothing) when AMX is unusable.
 bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
                    int64_t N, int64_t K, const Epilogue& ep);
+// C = SiLU(A·gateᵀ) ⊙ (A·upᵀ) in one pass on AMX (A converted once, C written once), bit for bit
+// what gemm_bf16 twice and silu_mul give. Returns false (and does nothing) unless AMX is
+// usable and M > 16 (smaller M: the separate products stream the weights anyway).
+bool gemm_bf16_amx_swiglu(const float* A, int64_t lda, const BMatrix& gate, const BMatrix& up,
+                          float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
 // AVX512_BF16 variant (vdpbf16ps); same contract, float32 emulation without the instruction.
 void gemm_bf16_dot(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
                    int64_t N, int64_t K, const Epilogue& ep);

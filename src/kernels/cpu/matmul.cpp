@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/threadpool.h"
 #include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/silu.h"
 
 namespace dsvl::kernels {
 namespace {
@@ -89,6 +90,22 @@ void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b,
             Precision p) {
   const auto [N, K] = check_weight(w, b);
   linear_strided(x, K, M, w, b, y, N, p);
+}
+
+void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const TensorView& up,
+                   float* y, float* up_scratch, Precision p) {
+  const auto [N, K] = check_weight(gate, nullptr);
+  check_weight(up, nullptr);
+  if (up.shape != gate.shape)
+    throw ShapeError("linear_swiglu: up " + shape_str(up.shape) + " and gate " +
+                     shape_str(gate.shape) + " differ");
+  if (p == Precision::kBF16 && detail::bf16_kernel() == detail::Bf16Kernel::kAmx &&
+      detail::gemm_bf16_amx_swiglu(x, K, BMatrix{gate.dtype, gate.data, K},
+                                   BMatrix{up.dtype, up.data, K}, y, N, M, N, K))
+    return;
+  linear(x, M, gate, nullptr, y, p);
+  linear(x, M, up, nullptr, up_scratch, p);
+  silu_mul(y, up_scratch, M * N, y);
 }
 
 void gemm_nt(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,

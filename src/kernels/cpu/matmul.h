@@ -31,6 +31,12 @@ void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b,
 void linear_strided(const float* x, int64_t ldx, int64_t M, const TensorView& w,
                     const TensorView* b, float* y, int64_t ldy, Precision p = Precision::kF32);
 
+// LLaMA's gated MLP input: y = SiLU(x·gateᵀ) ⊙ (x·upᵀ), x: [M, K], gate and up: [N, K], y:
+// [M, N]. The same bits as linear, linear and silu_mul; on the bf16 AMX path with M > 16 one
+// fused pass, otherwise exactly those three steps with up_scratch ([M, N]) holding x·upᵀ.
+void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const TensorView& up,
+                   float* y, float* up_scratch, Precision p = Precision::kF32);
+
 // Naive scalar references (double accumulation) used by tests. The bf16 one rounds x and w
 // to bf16 first, as the bf16 path does.
 void linear_ref(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y);

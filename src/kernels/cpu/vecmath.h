@@ -76,6 +76,15 @@ inline __m512 exp16(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// SiLU(g) = g / (1 + e^(−g)), float32 as torch.nn.functional.silu. Where −g is past exp16's
+// range the lane takes e = +inf, as std::exp overflows, so the result is −0 there.
+inline __m512 silu16(__m512 g) {
+  __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+  e = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(g, _mm512_set1_ps(-kExpHi), _CMP_LT_OQ),
+                         _mm512_set1_ps(INFINITY));
+  return _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
 inline __m512 erf16(__m512 z) {
   const __m512 sign = _mm512_and_ps(z, _mm512_set1_ps(-0.0f));
   const __m512 a = _mm512_min_ps(_mm512_abs_ps(z), _mm512_set1_ps(kErfMax));
