@@ -5,7 +5,8 @@
 // (VNNI pairs, the layout of gemm_pack.cpp, sized to stay in L2) and runs a 32×32 block of C
 // as 2×2 tiles of 16×16 float32 accumulators: per 32 k, two A tiles, two B tiles, four
 // TDPBF16PS. Partial sums of each K block park in a per-thread buffer (L1/L2), and C is
-// written once, with bias, at the end.
+// written once, with bias, at the end. The MLP's gate and up weights can share one pass
+// (gemm_bf16_amx_swiglu): their panels alternate in each group and C gets SiLU(gate)·up.
 #include <algorithm>
 #include <cstring>
 
@@ -146,8 +147,8 @@ void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix* Bs, 
   amx_load_tile_config();
   for (int64_t jc = r.n0; jc < r.n1; jc += group * kNR) {
     const int64_t jn = std::min(r.n1, jc + group * kNR);
-    const int64_t slots =
-        (jn - jc + kNR - 1) / kNR * nb;  // panel s: column (s / nb), weight s % nb
+    // Packed panel s holds columns from jc + (s / nb)·kNR of weight s % nb.
+    const int64_t slots = (jn - jc + kNR - 1) / kNR * nb;
     for (int64_t s = 0; s < slots; ++s) {
       const int64_t j = jc + s / nb * kNR;
       uint16_t* dst = Bp + s * panel;
@@ -170,6 +171,28 @@ void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix* Bs, 
     }
   }
   _tile_release();
+}
+
+// M > 16: A converted once to bf16 rows padded to 32 × 32, then each thread's block of C.
+void amx_blocked(const float* A, int64_t lda, const BMatrix* Bs, int nb, float* C, int64_t ldc,
+                 int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
+  const int64_t Mp = (M + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
+  thread_local std::vector<uint16_t> abuf;
+  const int64_t ldA = Kp + 32;  // +64 bytes: rows 4 KB apart would share L1 sets
+  uint16_t* Abf = scratch(abuf, size_t(Mp * ldA));
+  parallel_for(
+      Mp,
+      [&](int64_t b, int64_t e) {
+        const int64_t valid = std::max<int64_t>(0, std::min(e, M) - b);
+        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * ldA, ldA);
+        if (b + valid < e)
+          std::memset(Abf + (b + valid) * ldA, 0, size_t((e - b - valid) * ldA) * 2);
+      },
+      64);
+  parallel_run([&](int t, int nt) {
+    const Range2D r = split_work(M, N, 32, t, nt);
+    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, ldA, Kp, Bs, nb, C, ldc, r, K, ep);
+  });
 }
 
 // --- small M (decode): the roles swapped -------------------------------------------------
@@ -303,31 +326,6 @@ bool amx_usable() {
   return ok;
 }
 
-namespace {
-// M > 16: A converted once to bf16 rows padded to 32 × 32, then each thread's block of C.
-bool amx_blocked(const float* A, int64_t lda, const BMatrix* Bs, int nb, float* C, int64_t ldc,
-                 int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
-  const int64_t Mp = (M + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
-  thread_local std::vector<uint16_t> abuf;
-  const int64_t ldA = Kp + 32;  // +64 bytes: rows 4 KB apart would share L1 sets
-  uint16_t* Abf = scratch(abuf, size_t(Mp * ldA));
-  parallel_for(
-      Mp,
-      [&](int64_t b, int64_t e) {
-        const int64_t valid = std::max<int64_t>(0, std::min(e, M) - b);
-        if (valid > 0) convert_a_bf16(A + b * lda, lda, valid, 0, K, Abf + b * ldA, ldA);
-        if (b + valid < e)
-          std::memset(Abf + (b + valid) * ldA, 0, size_t((e - b - valid) * ldA) * 2);
-      },
-      64);
-  parallel_run([&](int t, int nt) {
-    const Range2D r = split_work(M, N, 32, t, nt);
-    if (r.m0 < r.m1 && r.n0 < r.n1) amx_range(Abf, ldA, Kp, Bs, nb, C, ldc, r, K, ep);
-  });
-  return true;
-}
-}  // namespace
-
 bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
                    int64_t N, int64_t K, const Epilogue& ep) {
   if (!amx_usable()) return false;
@@ -353,14 +351,16 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
       parallel_run(work);
     return true;
   }
-  return amx_blocked(A, lda, &B, 1, C, ldc, M, N, K, ep);
+  amx_blocked(A, lda, &B, 1, C, ldc, M, N, K, ep);
+  return true;
 }
 
 bool gemm_bf16_amx_swiglu(const float* A, int64_t lda, const BMatrix& gate, const BMatrix& up,
                           float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
   if (!amx_usable() || M <= 16 || N <= 0 || K <= 0) return false;
   const BMatrix Bs[2] = {gate, up};
-  return amx_blocked(A, lda, Bs, 2, C, ldc, M, N, K, Epilogue{});
+  amx_blocked(A, lda, Bs, 2, C, ldc, M, N, K, Epilogue{});
+  return true;
 }
 
 #else
