@@ -1,21 +1,11 @@
 #include "llm/layers.h"
 
-#include "core/threadpool.h"
 #include "kernels/cpu/causal_attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rmsnorm.h"
 
 namespace dsvl::llm {
 namespace {
-
-void add_inplace(float* x, const float* y, int64_t n) {
-  parallel_for(
-      n,
-      [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) x[i] += y[i];
-      },
-      /*grain=*/1 << 15);
-}
 
 // Copies the piece's new keys/values (rows of ws.k / ws.v, heads side by side) into its cache
 // at positions pos0 … pos0 + n_rows − 1.
@@ -61,9 +51,7 @@ void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
   kernels::causal_attention(ws.jobs, {c.num_attention_heads, c.num_key_value_heads, c.head_dim()},
                             ws.attention);
 
-  // The queries are spent: their buffer takes the projection before the residual add.
-  kernels::linear(ws.attn.data(), n_rows, w.o_proj, nullptr, ws.q.data(), p);
-  add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
+  kernels::linear_add(ws.attn.data(), n_rows, w.o_proj, ws.x.data(), p);  // + residual
 }
 
 void mlp_forward(const LayerWeights& w, const io::LlmConfig& c, int64_t n_rows, Workspace& ws,
@@ -73,8 +61,7 @@ void mlp_forward(const LayerWeights& w, const io::LlmConfig& c, int64_t n_rows, 
                    ws.xn.data());
   kernels::linear_swiglu(ws.xn.data(), n_rows, w.gate_proj, w.up_proj, ws.gate.data(), ws.up.data(),
                          p);
-  kernels::linear(ws.gate.data(), n_rows, w.down_proj, nullptr, ws.q.data(), p);
-  add_inplace(ws.x.data(), ws.q.data(), n_rows * H);
+  kernels::linear_add(ws.gate.data(), n_rows, w.down_proj, ws.x.data(), p);  // + residual
 }
 
 void block_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,

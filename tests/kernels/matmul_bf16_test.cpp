@@ -107,6 +107,33 @@ TEST_P(Bf16Kernels, LinearSwigluEqualsItsSteps) {
                ShapeError);
 }
 
+// linear_add (the residual projections) against linear into a buffer and then y += it: the same
+// bits on AMX, where C is added once after the whole K sum; the K-blocked kernels add y at the
+// first K block, so only close there. Both precisions.
+TEST_P(Bf16Kernels, LinearAddMatchesLinearThenAdd) {
+  std::mt19937 rng(17);
+  for (const Case& c : {Case{1, 40, 70}, Case{9, 33, 1030}, Case{40, 64, 96}, Case{70, 45, 600}}) {
+    const std::vector<float> x = test::randn(size_t(c.M * c.K), rng);
+    const std::vector<float> wf = test::randn(size_t(c.N * c.K), rng);
+    const std::vector<float> y0 = test::randn(size_t(c.M * c.N), rng);
+    const test::Stored w = test::store(wf, DType::kBF16, {c.N, c.K});
+    for (Precision p : {Precision::kBF16, Precision::kF32}) {
+      std::vector<float> want(y0.size()), got = y0;
+      linear(x.data(), c.M, w.view, nullptr, want.data(), p);
+      for (size_t i = 0; i < want.size(); ++i) want[i] = y0[i] + want[i];
+      linear_add(x.data(), c.M, w.view, got.data(), p);
+      const std::string what =
+          test::case_str(c, DType::kBF16) + (p == Precision::kBF16 ? " bf16" : " f32");
+      if (p == Precision::kBF16 && GetParam() == Bf16Kernel::kAmx) {
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << what;
+        continue;
+      }
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-5 * (std::fabs(want[i]) + std::sqrt(double(c.K)))) << what;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Kernels,
                          ::testing::Values(Bf16Kernel::kAmx, Bf16Kernel::kDot,
                                            Bf16Kernel::kEmulated),

@@ -92,6 +92,11 @@ void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b,
   linear_strided(x, K, M, w, b, y, N, p);
 }
 
+void linear_add(const float* x, int64_t M, const TensorView& w, float* y, Precision p) {
+  const auto [N, K] = check_weight(w, nullptr);
+  run(x, K, BMatrix{w.dtype, w.data, K}, y, N, M, N, K, Epilogue{nullptr, true}, p);
+}
+
 void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const TensorView& up,
                    float* y, float* up_scratch, Precision p) {
   const auto [N, K] = check_weight(gate, nullptr);

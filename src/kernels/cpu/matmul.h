@@ -31,6 +31,12 @@ void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b,
 void linear_strided(const float* x, int64_t ldx, int64_t M, const TensorView& w,
                     const TensorView* b, float* y, int64_t ldy, Precision p = Precision::kF32);
 
+// y += x·wᵀ (no bias): a projection added straight into the residual stream. The same bits as
+// linear into a buffer and then y += it on the AMX path (C is added once, after the whole K
+// sum); the K-blocked kernels (f32, vdpbf16ps) add y at the first K block instead.
+void linear_add(const float* x, int64_t M, const TensorView& w, float* y,
+                Precision p = Precision::kF32);
+
 // LLaMA's gated MLP input: y = SiLU(x·gateᵀ) ⊙ (x·upᵀ), x: [M, K], gate and up: [N, K], y:
 // [M, N]. The same bits as linear, linear and silu_mul; on the bf16 AMX path with M > 16 one
 // fused pass, otherwise exactly those three steps with up_scratch ([M, N]) holding x·upᵀ.
