@@ -37,7 +37,9 @@ constexpr const char* kUsage =
     "                  per token / bandwidth, prefill, vision and ttft vs FLOPs / peak\n"
     "  --json          one JSON object per line and test instead of the table\n"
     "  --no-warmup     skip the untimed first pass\n"
-    "  --no-mmap       bf16: copy BF16 weights into memory instead of reading them mapped\n";
+    "  --no-mmap       bf16: copy BF16 weights into memory instead of reading them mapped\n"
+    "  --no-repack     bf16: keep the LLM's matrices as stored (default: repacked at load\n"
+    "                  into the GEMMs' tile layout)\n";
 
 Precision parse_precision(const std::string& s) {
   if (s == "auto") return Precision::kAuto;
@@ -83,7 +85,7 @@ int run_bench(const std::vector<std::string>& argv) {
   Args a(argv,
          {"--model", "--n-prompt", "--n-gen", "--images", "--threads", "--precision", "--reps",
           "--seed"},
-         {"--probe", "--json", "--no-warmup", "--no-mmap", "--help"},
+         {"--probe", "--json", "--no-warmup", "--no-mmap", "--no-repack", "--help"},
          {{"-m", "--model"},
           {"-p", "--n-prompt"},
           {"-n", "--n-gen"},
@@ -105,6 +107,7 @@ int run_bench(const std::vector<std::string>& argv) {
   p.seed = uint64_t(a.get_int("--seed", 1));
   p.precision = parse_precision(a.get_or("--precision", "auto"));
   p.no_mmap = a.has("--no-mmap");
+  p.no_repack = a.has("--no-repack");
   p.probe = a.has("--probe");
   p.warmup = !a.has("--no-warmup");
   const bool json = a.has("--json");

@@ -34,7 +34,9 @@ constexpr const char* kUsage =
     "  --ctx N                context length (4096); older turns are dropped to fit\n"
     "  -t, --threads N        threads (all cores)\n"
     "  --precision P          auto|f32|bf16 (auto: bf16 for F16/BF16 weights, f32 for F32)\n"
-    "  --no-mmap              bf16: copy BF16 weights into memory (faster decode, slower start)\n";
+    "  --no-mmap              bf16: copy BF16 weights into memory (faster decode, slower start)\n"
+    "  --no-repack            bf16: keep the LLM's matrices as stored, mapped (instant start,\n"
+    "                         slower decode; default: repacked at load for the GEMMs)\n";
 
 constexpr const char* kHelp =
     "  /image PATH     attach an image to the next message (repeatable)\n"
@@ -222,7 +224,8 @@ class ChatSession {
 int chat(const std::vector<std::string>& argv) {
   auto flags = generation_value_flags();
   flags.push_back("--system");
-  Args a(argv, flags, {"--help", "--no-mmap"}, {{"-m", "--model"}, {"-t", "--threads"}});
+  Args a(argv, flags, {"--help", "--no-mmap", "--no-repack"},
+         {{"-m", "--model"}, {"-t", "--threads"}});
   if (a.has("--help")) {
     std::printf("%s\nIn the chat:\n%s", kUsage, kHelp);
     return 0;

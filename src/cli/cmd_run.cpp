@@ -34,6 +34,8 @@ constexpr const char* kUsage =
     "  -t, --threads N        threads (all cores)\n"
     "  --precision P          auto|f32|bf16 (auto: bf16 for F16/BF16 weights, f32 for F32)\n"
     "  --no-mmap              bf16: copy BF16 weights into memory (faster decode, slower start)\n"
+    "  --no-repack            bf16: keep the LLM's matrices as stored, mapped (instant start,\n"
+    "                         slower decode; default: repacked at load for the GEMMs)\n"
     "  --no-timings           do not print the timings to stderr\n";
 
 // Fails fast, before the model loads, on an image that cannot be opened.
@@ -92,7 +94,7 @@ std::string finish_text(const Engine& engine, const Result& r, int32_t last_toke
 int run(const std::vector<std::string>& argv) {
   auto flags = generation_value_flags();
   flags.insert(flags.end(), {"--image", "--prompt", "--system"});
-  Args a(argv, flags, {"--raw", "--help", "--no-timings", "--no-mmap"},
+  Args a(argv, flags, {"--raw", "--help", "--no-timings", "--no-mmap", "--no-repack"},
          {{"-m", "--model"}, {"-p", "--prompt"}, {"-t", "--threads"}});
   if (a.has("--help")) {
     std::printf("%s", kUsage);

@@ -39,6 +39,8 @@ const char* kUsage = R"(usage: dsvl serve -m MODEL_DIR [options]
   -t, --threads N          compute threads (default: all cores)
   --precision auto|f32|bf16 GEMM precision (auto: bf16 for F16/BF16 weights, f32 for F32)
   --no-mmap                bf16: copy BF16 weights into memory (faster decode, slower start)
+  --no-repack              bf16: keep the LLM's matrices as stored, mapped (instant start,
+                           slower decode; default: repacked at load for the GEMMs)
   --verbose                log every request to stderr
   --fake                   serve a deterministic fake engine instead of a model (testing)
   --fake-token-ms N        fake engine: milliseconds per generated token (default 1)
@@ -83,7 +85,7 @@ int run_serve(const std::vector<std::string>& argv) {
           "--precision",
           "--fake-token-ms",
           "--fake-load-ms"},
-         {"--fake", "--verbose", "--no-mmap", "--help"},
+         {"--fake", "--verbose", "--no-mmap", "--no-repack", "--help"},
          {{"-m", "--model"}, {"-t", "--threads"}, {"-h", "--help"}});
   if (a.has("--help")) {
     std::fputs(kUsage, stdout);
@@ -92,6 +94,7 @@ int run_serve(const std::vector<std::string>& argv) {
   bool fake = a.has("--fake");
   LoadParams lp;
   lp.no_mmap = a.has("--no-mmap");
+  lp.no_repack = a.has("--no-repack");
   lp.model_dir = fake ? a.get_or("--model", "fake") : a.require("--model");
   lp.n_threads = positive(a, "--threads", 0, 0);
   lp.ctx = positive(a, "--ctx", 4096);

@@ -58,6 +58,7 @@ LoadParams parse_load(const Args& a) {
   else
     throw RequestError("--precision must be auto, f32 or bf16, got \"" + prec + "\"");
   p.no_mmap = a.has("--no-mmap");
+  p.no_repack = a.has("--no-repack");
   p.progress = false;  // load_engine draws its own spinner
   return p;
 }

@@ -22,6 +22,7 @@ std::string shape_str(const Shape& s) {
 }
 
 float load_float(const TensorView& v, int64_t i) {
+  if (v.packed) throw ShapeError("load_float: a repacked weight has no row-major elements");
   // memcpy: views into a safetensors file need not be aligned (the conformance goldens are
   // not), and a misaligned typed load is undefined behaviour.
   const auto* p = static_cast<const uint8_t*>(v.data);
@@ -47,6 +48,7 @@ float load_float(const TensorView& v, int64_t i) {
 }
 
 Tensor to_float(const TensorView& v) {
+  if (v.packed) throw ShapeError("to_float: a repacked weight has no row-major elements");
   Tensor t(v.shape);
   const int64_t n = v.numel();
   if (v.dtype == DType::kF32) {

@@ -21,6 +21,9 @@ struct TensorView {
   DType dtype = DType::kF32;
   Shape shape;
   const void* data = nullptr;
+  // A bf16 GEMM weight repacked at load into the kernels' tile panels (kernels/cpu/
+  // weight_arena.h), not row-major: only the linear layers read it; load_float refuses it.
+  bool packed = false;
 
   int64_t numel() const { return shape_numel(shape); }
   size_t nbytes() const { return size_t(numel()) * dtype_size(dtype); }

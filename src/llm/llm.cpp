@@ -37,8 +37,8 @@ void widen_row(const TensorView& t, int64_t row, int64_t cols, float* out) {
 }  // namespace
 
 std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightStore& store,
-                               int64_t max_positions, kernels::Precision precision,
-                               bool in_memory) {
+                               int64_t max_positions, kernels::Precision precision, bool in_memory,
+                               bool repack) {
   // A copy of the store shares its mmapped files; it keeps the views valid.
   auto kept = std::make_shared<io::WeightStore>(store);
   const io::WeightStore* s = kept.get();
@@ -47,13 +47,13 @@ std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const io::WeightSt
       [s](const std::string& key, const Shape& shape) -> const TensorView& {
         return s->require(key, shape);
       },
-      kept, max_positions, precision, in_memory);
+      kept, max_positions, precision, in_memory, repack);
 }
 
 std::unique_ptr<Llm> Llm::load(const io::ModelConfig& config, const WeightSource& source,
                                std::shared_ptr<const void> keepalive, int64_t max_positions,
-                               kernels::Precision precision, bool in_memory) {
-  std::unique_ptr<Llm> m(new Llm(precision, in_memory));
+                               kernels::Precision precision, bool in_memory, bool repack) {
+  std::unique_ptr<Llm> m(new Llm(precision, in_memory, repack));
   m->config_ = config.llm;
   m->image_tokens_ = config.chat.num_image_tokens;
   m->weights_ = bind_llm_weights(config.llm, source, &m->arena_);

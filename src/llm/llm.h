@@ -39,19 +39,21 @@ class Llm {
  public:
   // Binds the weights of `store` (keys `language_model.*`); keeps the store's files mapped
   // for the model's lifetime. Throws IoError/ShapeError naming the first bad tensor.
+  // On the bf16 path the matrices are repacked into the GEMMs' panel layout (WeightArena)
+  // unless `repack` is false (BF16 ones then stay mapped as stored, unless in_memory).
   // max_positions > 0 tabulates RoPE only that far (the context the caller will use) instead
   // of all max_position_embeddings: the table is the one allocation a config alone sizes.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const io::WeightStore& store,
                                    int64_t max_positions = 0,
                                    kernels::Precision precision = kernels::Precision::kF32,
-                                   bool in_memory = false);
+                                   bool in_memory = false, bool repack = true);
   // Same from any weight source (in-memory models in tests and benchmarks); `keepalive` owns
   // whatever the views point into.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const WeightSource& source,
                                    std::shared_ptr<const void> keepalive = nullptr,
                                    int64_t max_positions = 0,
                                    kernels::Precision precision = kernels::Precision::kF32,
-                                   bool in_memory = false);
+                                   bool in_memory = false, bool repack = true);
 
   const io::LlmConfig& config() const { return config_; }
   int64_t vocab_size() const { return config_.vocab_size; }
@@ -89,7 +91,7 @@ class Llm {
                float* logits) const;
 
  private:
-  Llm(kernels::Precision p, bool in_memory) : arena_(p, in_memory) {}
+  Llm(kernels::Precision p, bool in_memory, bool repack) : arena_(p, in_memory, repack) {}
   void check_segments(std::span<const Segment> segments) const;
   void chunk_forward(int64_t n_rows, Workspace& ws) const;
   int64_t chunk_logits(Workspace& ws, float* logits) const;

@@ -92,6 +92,7 @@ Bench::Bench(const BenchParams& params, std::function<void(const std::string&)> 
   PipelineOptions po;
   po.precision = params.precision;
   po.no_mmap = params.no_mmap;
+  po.no_repack = params.no_repack;
   // Room for the prompt + generated tokens, and for the ttft request (an image and a question).
   po.max_positions = std::min<int64_t>(cfg.llm.max_position_embeddings,
                                        std::max(params.n_prompt + params.n_gen, kDefaultContext));

@@ -25,7 +25,8 @@ struct BenchParams {
   int n_images = 1;        // --images: images per vision run (0: no vision rows)
   int threads = 0;         // -t: 0 keeps the pool's default (all cores)
   Precision precision = Precision::kAuto;
-  bool no_mmap = false;  // --no-mmap: BF16 matrices copied into memory (LoadParams::no_mmap)
+  bool no_mmap = false;    // --no-mmap: BF16 matrices copied into memory (LoadParams::no_mmap)
+  bool no_repack = false;  // --no-repack: LLM matrices kept as stored (LoadParams::no_repack)
   int reps = 3;
   bool probe = false;  // measure the machine after the tests (probe.h) and set row limits
   bool warmup = true;  // one untimed pass first (maps the weights in, warms caches)

@@ -71,6 +71,7 @@ class EngineImpl final : public Engine {
     po.decode_limits.max_pixels = p.max_image_pixels;
     po.precision = p.precision;
     po.no_mmap = p.no_mmap;
+    po.no_repack = p.no_repack;
     pipe_ = runtime::Pipeline::load(p.model_dir, po);
     pipe_->tokenizer();  // a model without a tokenizer cannot chat: fail at load
     load_ms_ = ms_since(t0);

@@ -42,7 +42,8 @@ std::unique_ptr<Pipeline> Pipeline::load(const std::string& dir, const PipelineO
     p->store_.prefault();
   p->vision_ = vision::VisionModel::load(p->config_, p->store_, prec, opts.no_mmap);
   p->aligner_ = aligner::Aligner::load(p->config_, p->store_, prec, opts.no_mmap);
-  p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec, opts.no_mmap);
+  p->llm_ = llm::Llm::load(p->config_, p->store_, opts.max_positions, prec, opts.no_mmap,
+                           !opts.no_repack);
   if (p->tokenizer_ && int64_t(p->tokenizer_->vocab_size()) > p->config_.llm.vocab_size)
     throw ConfigError(dir + ": tokenizer has " + std::to_string(p->tokenizer_->vocab_size()) +
                       " ids but the model embeds only " +

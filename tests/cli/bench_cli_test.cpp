@@ -80,12 +80,14 @@ TEST(CliBench, HybridModelTimesBothTowers) {
   EXPECT_EQ(by["prefill"]["threads"], 1);
 }
 
-TEST(CliBench, NoMmapLoadsAndRuns) {
-  const CliResult r = run_dsvl("bench -m " + tiny("1.3b-chat") +
-                               " --json -r 1 -p 8 -n 2 --images 0 --precision bf16 --no-mmap");
-  ASSERT_EQ(r.rc, 0) << r.err;
-  auto by = rows(r.out, "bf16");
-  EXPECT_TRUE(by.count("prefill") && by.count("decode")) << r.out;
+TEST(CliBench, NoMmapAndNoRepackLoadAndRun) {
+  for (const char* flags : {" --no-mmap", " --no-repack", " --no-mmap --no-repack"}) {
+    const CliResult r = run_dsvl("bench -m " + tiny("1.3b-chat") +
+                                 " --json -r 1 -p 8 -n 2 --images 0 --precision bf16" + flags);
+    ASSERT_EQ(r.rc, 0) << flags << "\n" << r.err;
+    auto by = rows(r.out, "bf16");
+    EXPECT_TRUE(by.count("prefill") && by.count("decode")) << flags << "\n" << r.out;
+  }
 }
 
 TEST(CliBench, TablePrintsRowsRssAndLoad) {

@@ -13,8 +13,10 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "common/shared.h"
+#include "kernels/cpu/matmul.h"
 #include "llm/golden.h"
 #include "runtime/kv_cache.h"
 #include "runtime/pipeline.h"
@@ -26,13 +28,14 @@ namespace {
 constexpr double kBf16Tol = 6e-2;  // conformance README, "bfloat16 engine"
 constexpr double kF32Tol = 1e-4;   // conformance README, "float32 engine"
 
-const Pipeline& pipeline(const std::string& model, Precision p) {
-  static std::map<std::pair<std::string, Precision>, std::unique_ptr<Pipeline>> cache;
-  auto& slot = cache[{model, p}];
+const Pipeline& pipeline(const std::string& model, Precision p, bool no_repack = false) {
+  static std::map<std::tuple<std::string, Precision, bool>, std::unique_ptr<Pipeline>> cache;
+  auto& slot = cache[{model, p, no_repack}];
   if (!slot) {
     PipelineOptions o;
     o.load_tokenizer = false;
     o.precision = p;
+    o.no_repack = no_repack;
     slot = Pipeline::load(test::shared_path("conformance/models/" + model), o);
   }
   return *slot;
@@ -149,6 +152,16 @@ int64_t llm_matrix_bf16_bytes(const io::LlmConfig& c) {
   return 2 * (c.num_hidden_layers * per_layer + c.vocab_size * H);
 }
 
+// The same matrices repacked into the GEMMs' panels (the bf16 path's default for the LLM):
+// whole 32-row panels, K padded to a multiple of 32.
+int64_t llm_matrix_packed_bytes(const io::LlmConfig& c) {
+  const int64_t H = c.hidden_size, F = c.intermediate_size;
+  const int64_t kv = int64_t(c.num_key_value_heads) * c.head_dim();
+  const auto packed = [](int64_t n, int64_t k) { return 2 * kernels::packed_elems({n, k}); };
+  const int64_t per_layer = 2 * packed(H, H) + 2 * packed(kv, H) + 2 * packed(F, H) + packed(H, F);
+  return c.num_hidden_layers * per_layer + packed(c.vocab_size, H);
+}
+
 TEST(PrecisionSelection, AutoFollowsTheLlmWeightDtype) {
   if (test::shared_path("conformance").empty()) GTEST_SKIP() << "../shared/conformance not found";
   // tiny-hybrid-a is F32, tiny-hybrid-b BF16, tiny-siglip-c F16.
@@ -157,7 +170,11 @@ TEST(PrecisionSelection, AutoFollowsTheLlmWeightDtype) {
   EXPECT_EQ(f32.owned_weight_bytes(), 0);
   const Pipeline& bf16 = pipeline("tiny-hybrid-b", Precision::kAuto);
   EXPECT_EQ(bf16.precision(), kernels::Precision::kBF16);
-  EXPECT_EQ(bf16.owned_weight_bytes(), 0) << "BF16 weights must be used as mapped";
+  // The LLM's matrices repacked; the towers' and aligner's BF16 weights used as mapped.
+  EXPECT_EQ(bf16.llm().owned_weight_bytes(), llm_matrix_packed_bytes(bf16.config().llm));
+  EXPECT_EQ(bf16.vision().owned_weight_bytes() + bf16.aligner().owned_weight_bytes(), 0);
+  const Pipeline& stored = pipeline("tiny-hybrid-b", Precision::kAuto, /*no_repack=*/true);
+  EXPECT_EQ(stored.owned_weight_bytes(), 0) << "BF16 weights must be used as mapped";
   const Pipeline& f16 = pipeline("tiny-siglip-c", Precision::kAuto);
   EXPECT_EQ(f16.precision(), kernels::Precision::kBF16);
   // Every GEMM matrix converted once to bf16 (2 bytes an element, as the F16 file): at least
@@ -165,7 +182,9 @@ TEST(PrecisionSelection, AutoFollowsTheLlmWeightDtype) {
   const int64_t owned = f16.owned_weight_bytes();
   EXPECT_GE(owned, llm_matrix_bf16_bytes(f16.config().llm));
   EXPECT_LE(size_t(owned), f16.store().bytes_on_disk());
-  EXPECT_EQ(f16.llm().owned_weight_bytes(), llm_matrix_bf16_bytes(f16.config().llm));
+  EXPECT_EQ(f16.llm().owned_weight_bytes(), llm_matrix_packed_bytes(f16.config().llm));
+  EXPECT_EQ(pipeline("tiny-siglip-c", Precision::kAuto, true).llm().owned_weight_bytes(),
+            llm_matrix_bf16_bytes(f16.config().llm));
 }
 
 TEST(PrecisionSelection, ForcedF32KeepsEveryWeightMapped) {
@@ -177,20 +196,24 @@ TEST(PrecisionSelection, ForcedF32KeepsEveryWeightMapped) {
   }
   // Forced bf16 on the F32 model: its matrices are rounded once (half the float32 bytes).
   const Pipeline& a = pipeline("tiny-hybrid-a", Precision::kBF16);
-  EXPECT_EQ(a.llm().owned_weight_bytes(), llm_matrix_bf16_bytes(a.config().llm));
+  EXPECT_EQ(a.llm().owned_weight_bytes(), llm_matrix_packed_bytes(a.config().llm));
 }
 
-// --no-mmap: the BF16 checkpoint's matrices are copied into memory, and every case computes
-// exactly what the mapped weights compute (the same bf16 values, only elsewhere).
-TEST(PrecisionSelection, NoMmapCopiesBf16WeightsAndChangesNoResult) {
+// --no-mmap (the BF16 checkpoint's matrices copied into memory) and the default repacking of
+// the LLM's matrices: every case computes exactly what the mapped weights compute (the same
+// bf16 values, only elsewhere and in another layout).
+TEST(PrecisionSelection, NoMmapAndRepackChangeNoResult) {
   if (test::shared_path("conformance").empty()) GTEST_SKIP() << "../shared/conformance not found";
   PipelineOptions o;
   o.load_tokenizer = false;
   o.precision = Precision::kBF16;
   o.no_mmap = true;
+  o.no_repack = true;
   const auto copied = Pipeline::load(test::shared_path("conformance/models/tiny-hybrid-b"), o);
-  const Pipeline& mapped = pipeline("tiny-hybrid-b", Precision::kBF16);
+  const Pipeline& mapped = pipeline("tiny-hybrid-b", Precision::kBF16, /*no_repack=*/true);
+  const Pipeline& repacked = pipeline("tiny-hybrid-b", Precision::kBF16);
   EXPECT_EQ(mapped.owned_weight_bytes(), 0);
+  EXPECT_EQ(repacked.llm().owned_weight_bytes(), llm_matrix_packed_bytes(repacked.config().llm));
   EXPECT_EQ(copied->llm().owned_weight_bytes(), llm_matrix_bf16_bytes(copied->config().llm));
   EXPECT_GT(copied->vision().owned_weight_bytes(), 0);
   int checked = 0;
@@ -199,9 +222,9 @@ TEST(PrecisionSelection, NoMmapCopiesBf16WeightsAndChangesNoResult) {
     if (kc.model != "tiny-hybrid-b" || kc.n_images == 0) continue;
     const auto vc = test::load_vision_case(name);
     ASSERT_TRUE(vc);
-    Tensor out[2];
-    const Pipeline* pipes[2] = {&mapped, copied.get()};
-    for (int i = 0; i < 2; ++i) {
+    Tensor out[3];
+    const Pipeline* pipes[3] = {&mapped, copied.get(), &repacked};
+    for (int i = 0; i < 3; ++i) {
       const vision::VisionFeatures f = pipes[i]->vision().encode(
           vc->pixels.data(), vc->low_res.empty() ? nullptr : vc->low_res.data(), vc->n, nullptr);
       const Tensor img = pipes[i]->aligner().forward(f, vc->n);
@@ -214,7 +237,8 @@ TEST(PrecisionSelection, NoMmapCopiesBf16WeightsAndChangesNoResult) {
       out[i] = Tensor({1, T, m.vocab_size()});
       m.forward(e.ptr(), T, kv.view(), ws, 0, out[i].ptr());
     }
-    EXPECT_EQ(out[0].data, out[1].data) << name;
+    EXPECT_EQ(out[0].data, out[1].data) << name << " (--no-mmap)";
+    EXPECT_EQ(out[0].data, out[2].data) << name << " (repacked)";
     ++checked;
   }
   EXPECT_GT(checked, 0);

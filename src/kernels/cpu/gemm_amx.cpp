@@ -7,6 +7,8 @@
 // TDPBF16PS. Partial sums of each K block park in a per-thread buffer (L1/L2), and C is
 // written once, with bias, at the end. The MLP's gate and up weights can share one pass
 // (gemm_bf16_amx_swiglu): their panels alternate in each group and C gets SiLU(gate)·up.
+// Weights repacked at load (BMatrix::panels) are already in that panel layout: nothing is
+// packed, and small M runs the same tile products on two panels at a time.
 #include <algorithm>
 #include <cstring>
 
@@ -134,35 +136,55 @@ void store_swiglu(const float* acc, int mr, int64_t cols, float* C, int64_t ldc)
   }
 }
 
+// Reads one word of every 64-byte line of [p, p + bytes): the group's repacked panels come
+// into the caches in order, as packing them did (without the writes), before the row blocks
+// run, whose tile loads stall on every miss. Demand loads, because prefetches into L2 left
+// ~5-15% of that (measured: none 1192-1540, T1 1255-1520, T2 1290-1652, loads 1321-1777
+// GFLOP/s on 576×2048×5632 and 576×5632×2048 with cold weights).
+void touch_lines(const void* p, int64_t bytes) {
+  uint64_t acc = 0;
+  for (int64_t l = 0; l < bytes; l += 64)
+    acc |= *reinterpret_cast<const volatile uint64_t*>(static_cast<const char*>(p) + l);
+  asm volatile("" : : "r"(acc));
+}
+
 // One thread's block r of C from the nb (1, or 2 for gate and up) weights in Bs: with nb = 2
 // C = SiLU(A·Gᵀ) ⊙ (A·Uᵀ) (store_swiglu), their panels packed side by side in one group.
+// Repacked weights (BMatrix::panels, all nb alike) are read where they are: nothing is packed.
 void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix* Bs, int nb, float* C,
                int64_t ldc, const Range2D& r, int64_t K, const Epilogue& ep) {
-  const int64_t panel = Kp * kNR;  // bf16 elements per packed panel
+  const int64_t panel = Kp * kNR;  // bf16 elements per packed panel (= panel_elems(K))
   const int64_t group = std::clamp<int64_t>(kBlockBytes / (panel * 2 * nb), 1, 16);
+  const bool repacked = Bs[0].panels;
   thread_local std::vector<uint16_t> bbuf;
   thread_local std::vector<float> tbuf;
-  uint16_t* Bp = scratch(bbuf, size_t(group * nb * panel));
+  uint16_t* Bp = repacked ? nullptr : scratch(bbuf, size_t(group * nb * panel));
   float* acc = scratch(tbuf, size_t(group * nb * 32 * 32));
+  const uint16_t* src[32];  // slot s's panel (group·nb ≤ 32)
   amx_load_tile_config();
   for (int64_t jc = r.n0; jc < r.n1; jc += group * kNR) {
     const int64_t jn = std::min(r.n1, jc + group * kNR);
-    // Packed panel s holds columns from jc + (s / nb)·kNR of weight s % nb.
+    // Slot s holds columns from jc + (s / nb)·kNR of weight s % nb.
     const int64_t slots = (jn - jc + kNR - 1) / kNR * nb;
     for (int64_t s = 0; s < slots; ++s) {
       const int64_t j = jc + s / nb * kNR;
+      if (repacked) {
+        src[s] = static_cast<const uint16_t*>(Bs[s % nb].data) + j / kNR * panel;
+        touch_lines(src[s], panel * 2);
+        continue;
+      }
       uint16_t* dst = Bp + s * panel;
       pack_b_bf16(Bs[s % nb], j, int(std::min<int64_t>(kNR, jn - j)), 0, int(K), dst);
       const int64_t done = (K + 1) / 2 * 2 * kNR;  // pairs packed so far
       std::memset(dst + done, 0, size_t(panel - done) * 2);
+      src[s] = dst;
     }
     for (int64_t i0 = r.m0; i0 < r.m1; i0 += 32) {
       const int mr = int(std::min<int64_t>(32, r.m1 - i0));
       const auto block = mr <= 16 ? tile_block16 : tile_block;
       for (int64_t kb = 0; kb < Kp; kb += kKC)
         for (int64_t s = 0; s < slots; ++s)
-          block(Abf + i0 * ldA, ldA, Bp + s * panel, kb, std::min(Kp, kb + kKC), acc + s * 1024,
-                kb == 0);
+          block(Abf + i0 * ldA, ldA, src[s], kb, std::min(Kp, kb + kKC), acc + s * 1024, kb == 0);
       if (nb == 2)
         store_swiglu(acc, mr, jn - jc, C + i0 * ldc + jc, ldc);
       else
@@ -286,6 +308,63 @@ void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int6
   _tile_release();
 }
 
+constexpr int kPanelAhead = 2;
+
+// acc (two 32×32 blocks) = A[16 rows, Kp) · two adjacent panels at Bp: tile_block16's products
+// for both, so the weights stream as two sequences (one stream per thread reached only ~75% of
+// the read bandwidth here). Tiles 5-7 take the B operands in turn.
+void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t Kp, float* acc) {
+  const uint16_t* Bq = Bp + Kp * kNR;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t k = 0; k < Kp; k += 32) {
+    // Tile loads that miss stall the tile unit: fetch both streams kPanelAhead k steps (4 KB)
+    // ahead into L1. Measured, 2 threads, cold 23 MB weights (noisy VM): none 22.6-23.5 GB/s,
+    // 1-4 steps 24.6-28.7, 6-8 steps 22.4-24.9; into L2 (T1) instead 23.1-26.6.
+    const char* pa = reinterpret_cast<const char*>(Bp + (k + 32 * kPanelAhead) * kNR);
+    const char* pb = reinterpret_cast<const char*>(Bq + (k + 32 * kPanelAhead) * kNR);
+    for (int l = 0; l < 32 * 64; l += 64) {
+      _mm_prefetch(pa + l, _MM_HINT_T0);
+      _mm_prefetch(pb + l, _MM_HINT_T0);
+    }
+    _tile_loadd(4, A + k, lda * 2);
+    _tile_loadd(5, Bp + k * kNR, 4 * kNR);
+    _tile_loadd(6, Bp + k * kNR + 32, 4 * kNR);
+    _tile_dpbf16ps(0, 4, 5);
+    _tile_dpbf16ps(1, 4, 6);
+    _tile_loadd(7, Bq + k * kNR, 4 * kNR);
+    _tile_dpbf16ps(2, 4, 7);
+    _tile_loadd(5, Bq + k * kNR + 32, 4 * kNR);
+    _tile_dpbf16ps(3, 4, 5);
+  }
+  _tile_stored(0, acc, 4 * 32);
+  _tile_stored(1, acc + 16, 4 * 32);
+  _tile_stored(2, acc + 1024, 4 * 32);
+  _tile_stored(3, acc + 1024 + 16, 4 * 32);
+}
+
+// Small M on repacked weights: the blocked kernel's own tile products (A, zero-padded to 16
+// rows, times each panel's B tiles), two panels at a time, so no operand is packed per call.
+void amx_small_m_panels(const uint16_t* Abf, int64_t ldA, int64_t M, const BMatrix& B, float* C,
+                        int64_t ldc, int64_t n0, int64_t n1, int64_t Kp, const Epilogue& ep) {
+  thread_local std::vector<float> tbuf;
+  float* acc = scratch(tbuf, 2 * 32 * 32);
+  const auto* P = static_cast<const uint16_t*>(B.data);
+  amx_load_tile_config();
+  for (int64_t n = n0; n < n1; n += 2 * kNR) {
+    const uint16_t* panel = P + n / kNR * Kp * kNR;
+    if (n + kNR < n1)
+      tile_block16x2(Abf, ldA, panel, Kp, acc);
+    else
+      tile_block16(Abf, ldA, panel, 0, Kp, acc, true);
+    store_group(acc, int(M), std::min<int64_t>(2 * kNR, n1 - n), C + n, ldc,
+                ep.bias ? ep.bias + n : nullptr, ep.accumulate);
+  }
+  _tile_release();
+}
+
 }  // namespace
 
 namespace {
@@ -334,6 +413,32 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
     apply_empty_k(C, ldc, M, N, ep);
     return true;
   }
+  if (M <= 16 && B.panels) {
+    const int64_t Kp = panel_k(K), ldA = Kp + 32;
+    thread_local std::vector<uint16_t> abuf;
+    uint16_t* Abf = scratch(abuf, size_t(16 * ldA));
+    // Rows M..15 of the A tile must be zero; only those an earlier call wrote are cleared
+    // (a decode step's 169 calls would otherwise clear up to 170 KB each).
+    thread_local const uint16_t* last = nullptr;
+    thread_local int64_t last_ld = 0, dirty = 16;
+    if (Abf != last || ldA != last_ld) dirty = 16;
+    if (dirty > M) std::memset(Abf + M * ldA, 0, size_t((dirty - M) * ldA) * sizeof(uint16_t));
+    convert_a_bf16(A, lda, M, 0, K, Abf, ldA);
+    last = Abf;
+    last_ld = ldA;
+    dirty = M;
+    const int64_t units = (N + 31) / 32;  // threads split N in whole panels
+    const auto work = [&](int t, int nt) {
+      const int64_t b = std::min(N, units * t / nt * 32),
+                    e = std::min(N, units * (t + 1) / nt * 32);
+      if (b < e) amx_small_m_panels(Abf, ldA, M, B, C, ldc, b, e, Kp, ep);
+    };
+    if (M * N * K < (int64_t(1) << 18))
+      work(0, 1);
+    else
+      parallel_run(work);
+    return true;
+  }
   if (M <= 16) {
     const int64_t Kp = (K + 31) / 32 * 32;
     thread_local std::vector<uint32_t> xbuf;
@@ -357,7 +462,7 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
 
 bool gemm_bf16_amx_swiglu(const float* A, int64_t lda, const BMatrix& gate, const BMatrix& up,
                           float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
-  if (!amx_usable() || M <= 16 || N <= 0 || K <= 0) return false;
+  if (!amx_usable() || M <= 16 || N <= 0 || K <= 0 || gate.panels != up.panels) return false;
   const BMatrix Bs[2] = {gate, up};
   amx_blocked(A, lda, Bs, 2, C, ldc, M, N, K, Epilogue{});
   return true;

@@ -125,7 +125,7 @@ void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C,
   for (int64_t i = 0; i < M; ++i)
     for (int64_t k = 0; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
   BMatrix bb = B;
-  if (B.dtype != DType::kBF16) {
+  if (B.dtype != DType::kBF16 || B.panels) {
     uint16_t* b = scratch(bbuf, size_t(N * K));
     for (int64_t n = 0; n < N; ++n) row_to_bf16(B, n, K, b + n * K);
     bb = BMatrix{DType::kBF16, b, K};

@@ -17,7 +17,8 @@ namespace dsvl::kernels::detail {
 struct BMatrix {
   DType dtype = DType::kF32;
   const void* data = nullptr;
-  int64_t ld = 0;  // elements between rows
+  int64_t ld = 0;       // elements between rows (with panels: K)
+  bool panels = false;  // BF16 repacked into kNR-column panels (below), not rows
 };
 
 // What happens to C: kStore writes acc (+bias), kAccumulate adds acc to the existing C.
@@ -28,6 +29,19 @@ struct Epilogue {
 
 // Panel width of the packed B operand (columns of C per microkernel): two zmm of floats.
 constexpr int kNR = 32;
+
+// Repacked weights (WeightArena with panels; TensorView::packed): the layout pack_b_bf16 writes,
+// for the whole K at once, so the bf16 GEMMs read it as it is. Panel j holds columns
+// [j·kNR, (j+1)·kNR) and starts at element j·panel_elems(K); in it, element (n, k) sits at
+// (k/2)·2·kNR + 2·(n mod kNR) + (k mod 2). K is padded to a multiple of 32 and N to kNR, with
+// zeros. A pair row (one k pair of 32 columns) is 128 contiguous bytes: two vdpbf16ps operands
+// or half of two AMX B tile rows.
+inline int64_t panel_k(int64_t K) { return (K + 31) / 32 * 32; }
+inline int64_t panel_elems(int64_t K) { return panel_k(K) * kNR; }
+inline uint16_t panel_at(const BMatrix& B, int64_t n, int64_t k) {
+  return static_cast<const uint16_t*>(
+      B.data)[n / kNR * panel_elems(B.ld) + k / 2 * 2 * kNR + 2 * (n % kNR) + k % 2];
+}
 
 // Fetches the lines of a C tile (mr rows of 32 floats, ldc apart) for writing, before a
 // microkernel's k loop: with K blocks, every later block re-reads C in the epilogue, from L3
@@ -51,6 +65,10 @@ void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint1
 
 // Row n of B (K elements) as bf16, rounded to nearest even from F32/F16.
 void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst);
+
+// Panels [p0, p1) of the repacked form of B ([N, K] rows, any float dtype) into dst, which
+// holds the whole repacked weight (panel_elems(K) elements per panel, padding zeroed).
+void pack_panels(const BMatrix& B, int64_t N, int64_t K, int64_t p0, int64_t p1, uint16_t* dst);
 
 // Converts rows [0, m) of A (float32, row stride lda), columns [k0, k0+kc), to bf16 with row
 // stride ldd; columns kc..ldd-1 of each row are zeroed (K padding for tile loads).

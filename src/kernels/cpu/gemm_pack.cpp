@@ -11,6 +11,7 @@ namespace {
 
 // Scalar element (n, k) of B as float32.
 [[maybe_unused]] float b_at(const BMatrix& B, int64_t n, int64_t k) {
+  if (B.panels) return bf16_to_f32(panel_at(B, n, k));
   const int64_t i = n * B.ld + k;
   switch (B.dtype) {
     case DType::kF16:
@@ -23,6 +24,7 @@ namespace {
 }
 
 [[maybe_unused]] uint16_t b_at_bf16(const BMatrix& B, int64_t n, int64_t k) {
+  if (B.panels) return panel_at(B, n, k);
   if (B.dtype == DType::kBF16) return static_cast<const uint16_t*>(B.data)[n * B.ld + k];
   return f32_to_bf16(b_at(B, n, k));
 }
@@ -95,9 +97,24 @@ void pack_b_bf16_t(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uin
       }
 }
 
+// pack_b_bf16 from repacked panels: whole pair rows copied when the block starts on a panel
+// and a pair (always, from the GEMM drivers), else element by element.
+void pack_b_bf16_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst) {
+  const int kp = (kc + 1) / 2;
+  if (n0 % kNR != 0 || k0 % 2 != 0 || (kc % 2 != 0 && k0 + kc < B.ld))
+    return pack_b_bf16_scalar(B, n0, nr, k0, kc, dst);
+  const uint16_t* src =
+      static_cast<const uint16_t*>(B.data) + n0 / kNR * panel_elems(B.ld) + k0 / 2 * 2 * kNR;
+  std::memcpy(dst, src, size_t(kp) * 2 * kNR * sizeof(uint16_t));
+  if (nr < kNR)
+    for (int p = 0; p < kp; ++p)
+      std::memset(dst + (p * kNR + nr) * 2, 0, size_t(kNR - nr) * 2 * sizeof(uint16_t));
+}
+
 }  // namespace
 
 void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {
+  if (B.panels) return pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
 #if defined(__AVX512F__)
   switch (B.dtype) {
     case DType::kF32:
@@ -113,6 +130,7 @@ void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float*
 }
 
 void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst) {
+  if (B.panels) return pack_b_bf16_panels(B, n0, nr, k0, kc, dst);
 #if defined(__AVX512F__)
   switch (B.dtype) {
     case DType::kF32:
@@ -130,7 +148,7 @@ void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint1
 void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst) {
   int64_t k = 0;
 #if defined(__AVX512F__)
-  for (; k + 32 <= K; k += 32) {
+  for (; !B.panels && k + 32 <= K; k += 32) {
     __m512i v;
     switch (B.dtype) {
       case DType::kF32:
@@ -146,6 +164,15 @@ void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst) {
   }
 #endif
   for (; k < K; ++k) dst[k] = b_at_bf16(B, n, k);
+}
+
+void pack_panels(const BMatrix& B, int64_t N, int64_t K, int64_t p0, int64_t p1, uint16_t* dst) {
+  const int64_t elems = panel_elems(K), packed = (K + 1) / 2 * 2 * kNR;
+  for (int64_t p = p0; p < p1; ++p) {
+    uint16_t* d = dst + p * elems;
+    pack_b_bf16(B, p * kNR, int(std::min<int64_t>(kNR, N - p * kNR)), 0, int(K), d);
+    std::memset(d + packed, 0, size_t(elems - packed) * sizeof(uint16_t));
+  }
 }
 
 void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t kc, uint16_t* dst,

@@ -48,6 +48,13 @@ const float* bias_f32(const TensorView* b, int64_t N) {
   return out;
 }
 
+// The GEMM operand for weight w ([N, K]); a repacked weight only on the bf16 path.
+BMatrix b_matrix(const TensorView& w, int64_t K, Precision p) {
+  if (w.packed && (w.dtype != DType::kBF16 || p != Precision::kBF16))
+    throw ShapeError("linear: a repacked weight needs the bf16 precision");
+  return BMatrix{w.dtype, w.data, K, w.packed};
+}
+
 void run(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M, int64_t N,
          int64_t K, const Epilogue& ep, Precision p) {
   if (p == Precision::kBF16)
@@ -83,7 +90,7 @@ void linear_strided(const float* x, int64_t ldx, int64_t M, const TensorView& w,
                     const TensorView* b, float* y, int64_t ldy, Precision p) {
   const auto [N, K] = check_weight(w, b);
   const Epilogue ep{bias_f32(b, N), false};
-  run(x, ldx, BMatrix{w.dtype, w.data, K}, y, ldy, M, N, K, ep, p);
+  run(x, ldx, b_matrix(w, K, p), y, ldy, M, N, K, ep, p);
 }
 
 void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y,
@@ -94,7 +101,7 @@ void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b,
 
 void linear_add(const float* x, int64_t M, const TensorView& w, float* y, Precision p) {
   const auto [N, K] = check_weight(w, nullptr);
-  run(x, K, BMatrix{w.dtype, w.data, K}, y, N, M, N, K, Epilogue{nullptr, true}, p);
+  run(x, K, b_matrix(w, K, p), y, N, M, N, K, Epilogue{nullptr, true}, p);
 }
 
 void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const TensorView& up,
@@ -105,8 +112,7 @@ void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const Tens
     throw ShapeError("linear_swiglu: up " + shape_str(up.shape) + " and gate " +
                      shape_str(gate.shape) + " differ");
   if (p == Precision::kBF16 && detail::bf16_kernel() == detail::Bf16Kernel::kAmx &&
-      detail::gemm_bf16_amx_swiglu(x, K, BMatrix{gate.dtype, gate.data, K},
-                                   BMatrix{up.dtype, up.data, K}, y, N, M, N, K))
+      detail::gemm_bf16_amx_swiglu(x, K, b_matrix(gate, K, p), b_matrix(up, K, p), y, N, M, N, K))
     return;
   linear(x, M, gate, nullptr, y, p);
   linear(x, M, up, nullptr, up_scratch, p);
@@ -136,6 +142,7 @@ Bf16Weight to_bf16(const TensorView& w) {
 void to_bf16_into(const TensorView& w, uint16_t* dst) {
   if (!is_float(w.dtype))
     throw ShapeError(std::string("to_bf16: dtype ") + dtype_name(w.dtype) + " is not a float type");
+  if (w.packed) throw ShapeError("to_bf16: the weight is already repacked");
   // Rows of kChunk elements so the vectorized rounding of the packers is reused and a model
   // load converts on all threads (a 7B F16 checkpoint is 14 GB).
   constexpr int64_t kChunk = 1 << 16;
@@ -145,6 +152,30 @@ void to_bf16_into(const TensorView& w, uint16_t* dst) {
     for (int64_t r = r0; r < r1; ++r)
       detail::row_to_bf16(rows, r, std::min(kChunk, n - r * kChunk), dst + r * kChunk);
   });
+}
+
+int64_t packed_panels(const Shape& shape) {
+  return (check_weight(TensorView{DType::kBF16, shape, nullptr}, nullptr).first + detail::kNR - 1) /
+         detail::kNR;
+}
+
+int64_t packed_elems(const Shape& shape) {
+  const auto [N, K] = check_weight(TensorView{DType::kBF16, shape, nullptr}, nullptr);
+  return packed_panels(shape) * detail::panel_elems(K);
+}
+
+void pack_bf16_panels(const TensorView& w, int64_t p0, int64_t p1, uint16_t* dst) {
+  const auto [N, K] = check_weight(w, nullptr);
+  if (w.packed) throw ShapeError("pack_bf16: the weight is already repacked");
+  const BMatrix rows{w.dtype, w.data, K};
+  parallel_for(p1 - p0,
+               [&](int64_t b, int64_t e) { detail::pack_panels(rows, N, K, p0 + b, p0 + e, dst); });
+}
+
+PackedWeight pack_bf16(const TensorView& w) {
+  PackedWeight out{w.shape, std::vector<uint16_t>(size_t(packed_elems(w.shape)))};
+  pack_bf16_panels(w, 0, packed_panels(w.shape), out.data.data());
+  return out;
 }
 
 const char* bf16_kernel_name() {

@@ -68,6 +68,24 @@ Bf16Weight to_bf16(const TensorView& w);
 // The same into caller-owned storage of w.numel() elements.
 void to_bf16_into(const TensorView& w, uint16_t* dst);
 
+// A weight repacked for the bf16 GEMMs (what WeightArena does to the LLM's matrices at load):
+// rounded to bf16 as to_bf16() does, stored in the kernels' panels of 32 rows (tile layout,
+// see gemm_internal.h) so that no GEMM packs it per call and decode streams it sequentially.
+// The view is marked `packed`; linear() on it at Precision::kBF16 gives the same bits as on
+// the row-major weight, with every kernel. view() borrows data, as Bf16Weight's.
+struct PackedWeight {
+  Shape shape;
+  std::vector<uint16_t> data;
+  TensorView view() const { return TensorView{DType::kBF16, shape, data.data(), true}; }
+};
+PackedWeight pack_bf16(const TensorView& w);
+// Elements (uint16) of the repacked form of an [N, K] weight, padding included, and its
+// panels: pack_bf16_panels writes panels [p0, p1) (rows 32·p0 .. 32·p1) into dst, which holds
+// the whole repacked weight. Throws ShapeError for non-float or non-2-D weights.
+int64_t packed_elems(const Shape& shape);
+int64_t packed_panels(const Shape& shape);
+void pack_bf16_panels(const TensorView& w, int64_t p0, int64_t p1, uint16_t* dst);
+
 // Name of the kernel the bf16 path uses on this machine: "amx", "avx512_bf16" or "emulated".
 const char* bf16_kernel_name();
 

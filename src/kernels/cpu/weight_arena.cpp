@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -39,7 +40,28 @@ WeightArena::Mapping::~Mapping() {
   if (data) munmap(data, bytes);
 }
 
+// Panels in chunks of ~8 MB of source rows, each chunk's source pages handed back right after,
+// so loading never holds a whole mapped matrix (the lm_head is 420 MB) beside its copy.
+TensorView WeightArena::repacked(const TensorView& w) {
+  const int64_t panels = packed_panels(w.shape), elems = packed_elems(w.shape);
+  const size_t bytes = size_t(elems) * sizeof(uint16_t);
+  Mapping& m = owned_.emplace_back(bytes);
+  auto* dst = static_cast<uint16_t*>(m.data);
+  const int64_t row_bytes = w.shape[1] * int64_t(dtype_size(w.dtype));
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(8) << 20) / (32 * row_bytes));
+  for (int64_t p = 0; p < panels; p += chunk) {
+    const int64_t pe = std::min(panels, p + chunk);
+    pack_bf16_panels(w, p, pe, dst);
+    const int64_t r0 = p * 32, r1 = std::min(w.shape[0], pe * 32);
+    release_pages(static_cast<const std::byte*>(w.data) + r0 * row_bytes,
+                  size_t((r1 - r0) * row_bytes));
+  }
+  owned_bytes_ += int64_t(bytes);
+  return TensorView{DType::kBF16, w.shape, m.data, true};
+}
+
 TensorView WeightArena::matrix(const TensorView& w) {
+  if (repack_ && w.shape.size() == 2) return repacked(w);
   if (keeps_as_stored(precision_, w.dtype, in_memory_)) return w;
   if (w.dtype != DType::kBF16 && w.dtype != DType::kF16 && w.dtype != DType::kF32)
     throw ShapeError(std::string("to_bf16: dtype ") + dtype_name(w.dtype) + " is not a float type");
