@@ -165,7 +165,8 @@ int64_t packed_elems(const Shape& shape) {
 }
 
 void pack_bf16_panels(const TensorView& w, int64_t p0, int64_t p1, uint16_t* dst) {
-  const auto [N, K] = check_weight(w, nullptr);
+  const auto [rows_n, cols_k] = check_weight(w, nullptr);
+  const int64_t N = rows_n, K = cols_k;  // clang < 16 cannot capture structured bindings
   if (w.packed) throw ShapeError("pack_bf16: the weight is already repacked");
   const BMatrix rows{w.dtype, w.data, K};
   parallel_for(p1 - p0,
