@@ -42,7 +42,7 @@ struct LoadParams {
   // F16/F32 checkpoints are always converted into memory on the bf16 path.
   bool no_mmap = false;
   // bf16 path: the LLM's weight matrices are repacked at load into the GEMM kernels' tile
-  // layout (a bf16 copy in memory, the mapped pages handed back; decode ~20% faster, prefill
+  // layout (a bf16 copy in memory, the mapped pages handed back; decode ~15% faster, prefill
   // packs nothing per call). no_repack keeps them as stored: mapped, zero-copy, instant start.
   bool no_repack = false;
   bool progress = false;  // print load progress to stderr

@@ -173,11 +173,8 @@ void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix* Bs, 
         touch_lines(src[s], panel * 2);
         continue;
       }
-      uint16_t* dst = Bp + s * panel;
-      pack_b_bf16(Bs[s % nb], j, int(std::min<int64_t>(kNR, jn - j)), 0, int(K), dst);
-      const int64_t done = (K + 1) / 2 * 2 * kNR;  // pairs packed so far
-      std::memset(dst + done, 0, size_t(panel - done) * 2);
-      src[s] = dst;
+      src[s] = Bp + s * panel;
+      pack_panel(Bs[s % nb], j, int(std::min<int64_t>(kNR, jn - j)), K, Bp + s * panel);
     }
     for (int64_t i0 = r.m0; i0 < r.m1; i0 += 32) {
       const int mr = int(std::min<int64_t>(32, r.m1 - i0));
@@ -308,7 +305,7 @@ void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int6
   _tile_release();
 }
 
-constexpr int kPanelAhead = 2;
+constexpr int kPanelStepsAhead = 2;
 
 // acc (two 32×32 blocks) = A[16 rows, Kp) · two adjacent panels at Bp: tile_block16's products
 // for both, so the weights stream as two sequences (one stream per thread reached only ~75% of
@@ -320,11 +317,11 @@ void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t 
   _tile_zero(2);
   _tile_zero(3);
   for (int64_t k = 0; k < Kp; k += 32) {
-    // Tile loads that miss stall the tile unit: fetch both streams kPanelAhead k steps (4 KB)
+    // Tile loads that miss stall the tile unit: fetch both streams kPanelStepsAhead k steps (4 KB)
     // ahead into L1. Measured, 2 threads, cold 23 MB weights (noisy VM): none 22.6-23.5 GB/s,
     // 1-4 steps 24.6-28.7, 6-8 steps 22.4-24.9; into L2 (T1) instead 23.1-26.6.
-    const char* pa = reinterpret_cast<const char*>(Bp + (k + 32 * kPanelAhead) * kNR);
-    const char* pb = reinterpret_cast<const char*>(Bq + (k + 32 * kPanelAhead) * kNR);
+    const char* pa = reinterpret_cast<const char*>(Bp + (k + 32 * kPanelStepsAhead) * kNR);
+    const char* pb = reinterpret_cast<const char*>(Bq + (k + 32 * kPanelStepsAhead) * kNR);
     for (int l = 0; l < 32 * 64; l += 64) {
       _mm_prefetch(pa + l, _MM_HINT_T0);
       _mm_prefetch(pb + l, _MM_HINT_T0);
@@ -343,6 +340,19 @@ void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t 
   _tile_stored(1, acc + 16, 4 * 32);
   _tile_stored(2, acc + 1024, 4 * 32);
   _tile_stored(3, acc + 1024 + 16, 4 * 32);
+}
+
+// Small M: fn(n0, n1) over [0, N) split between the threads in whole 32-column panels (on the
+// caller's thread alone when the product is small).
+template <typename Fn>
+void split_panels(int64_t M, int64_t N, int64_t K, Fn&& fn) {
+  if (M * N * K < (int64_t(1) << 18)) return fn(int64_t(0), N);
+  const int64_t units = (N + kNR - 1) / kNR;
+  parallel_run([&](int t, int nt) {
+    const int64_t b = std::min(N, units * t / nt * kNR),
+                  e = std::min(N, units * (t + 1) / nt * kNR);
+    if (b < e) fn(b, e);
+  });
 }
 
 // Small M on repacked weights: the blocked kernel's own tile products (A, zero-padded to 16
@@ -415,28 +425,15 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
   }
   if (M <= 16 && B.panels) {
     const int64_t Kp = panel_k(K), ldA = Kp + 32;
+    // The buffer is all zero between calls (as allocated; the rows used are cleared after),
+    // so rows M..15 of the A tile are zero without clearing up to 170 KB per call.
     thread_local std::vector<uint16_t> abuf;
     uint16_t* Abf = scratch(abuf, size_t(16 * ldA));
-    // Rows M..15 of the A tile must be zero; only those an earlier call wrote are cleared
-    // (a decode step's 169 calls would otherwise clear up to 170 KB each).
-    thread_local const uint16_t* last = nullptr;
-    thread_local int64_t last_ld = 0, dirty = 16;
-    if (Abf != last || ldA != last_ld) dirty = 16;
-    if (dirty > M) std::memset(Abf + M * ldA, 0, size_t((dirty - M) * ldA) * sizeof(uint16_t));
     convert_a_bf16(A, lda, M, 0, K, Abf, ldA);
-    last = Abf;
-    last_ld = ldA;
-    dirty = M;
-    const int64_t units = (N + 31) / 32;  // threads split N in whole panels
-    const auto work = [&](int t, int nt) {
-      const int64_t b = std::min(N, units * t / nt * 32),
-                    e = std::min(N, units * (t + 1) / nt * 32);
-      if (b < e) amx_small_m_panels(Abf, ldA, M, B, C, ldc, b, e, Kp, ep);
-    };
-    if (M * N * K < (int64_t(1) << 18))
-      work(0, 1);
-    else
-      parallel_run(work);
+    split_panels(M, N, K, [&](int64_t b, int64_t e) {
+      amx_small_m_panels(Abf, ldA, M, B, C, ldc, b, e, Kp, ep);
+    });
+    std::memset(Abf, 0, size_t(M * ldA) * sizeof(uint16_t));
     return true;
   }
   if (M <= 16) {
@@ -444,16 +441,8 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
     thread_local std::vector<uint32_t> xbuf;
     uint32_t* Xv = scratch(xbuf, size_t(Kp / 2 * 16));
     pack_x_pairs(A, lda, M, K, Kp, Xv);
-    const int64_t units = (N + 31) / 32;  // threads split N in 32-row steps
-    const auto work = [&](int t, int nt) {
-      const int64_t b = std::min(N, units * t / nt * 32),
-                    e = std::min(N, units * (t + 1) / nt * 32);
-      if (b < e) amx_small_m(Xv, M, B, C, ldc, b, e, N, K, Kp, ep);
-    };
-    if (M * N * K < (int64_t(1) << 18))
-      work(0, 1);
-    else
-      parallel_run(work);
+    split_panels(M, N, K,
+                 [&](int64_t b, int64_t e) { amx_small_m(Xv, M, B, C, ldc, b, e, N, K, Kp, ep); });
     return true;
   }
   amx_blocked(A, lda, &B, 1, C, ldc, M, N, K, ep);

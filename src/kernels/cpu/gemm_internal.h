@@ -66,6 +66,8 @@ void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint1
 // Row n of B (K elements) as bf16, rounded to nearest even from F32/F16.
 void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst);
 
+// One whole panel: pack_b_bf16 of rows [n0, n0+nr) over all K, zero-padded to panel_elems(K).
+void pack_panel(const BMatrix& B, int64_t n0, int nr, int64_t K, uint16_t* dst);
 // Panels [p0, p1) of the repacked form of B ([N, K] rows, any float dtype) into dst, which
 // holds the whole repacked weight (panel_elems(K) elements per panel, padding zeroed).
 void pack_panels(const BMatrix& B, int64_t N, int64_t K, int64_t p0, int64_t p1, uint16_t* dst);

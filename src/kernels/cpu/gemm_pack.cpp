@@ -166,13 +166,15 @@ void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst) {
   for (; k < K; ++k) dst[k] = b_at_bf16(B, n, k);
 }
 
+void pack_panel(const BMatrix& B, int64_t n0, int nr, int64_t K, uint16_t* dst) {
+  const int64_t packed = (K + 1) / 2 * 2 * kNR;  // the pairs pack_b_bf16 writes
+  pack_b_bf16(B, n0, nr, 0, int(K), dst);
+  std::memset(dst + packed, 0, size_t(panel_elems(K) - packed) * sizeof(uint16_t));
+}
+
 void pack_panels(const BMatrix& B, int64_t N, int64_t K, int64_t p0, int64_t p1, uint16_t* dst) {
-  const int64_t elems = panel_elems(K), packed = (K + 1) / 2 * 2 * kNR;
-  for (int64_t p = p0; p < p1; ++p) {
-    uint16_t* d = dst + p * elems;
-    pack_b_bf16(B, p * kNR, int(std::min<int64_t>(kNR, N - p * kNR)), 0, int(K), d);
-    std::memset(d + packed, 0, size_t(elems - packed) * sizeof(uint16_t));
-  }
+  for (int64_t p = p0; p < p1; ++p)
+    pack_panel(B, p * kNR, int(std::min<int64_t>(kNR, N - p * kNR)), K, dst + p * panel_elems(K));
 }
 
 void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t kc, uint16_t* dst,

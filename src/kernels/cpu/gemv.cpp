@@ -152,15 +152,16 @@ void gemv_group_dot(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, 
   }
 }
 
+// Bytes ahead in each panel stream that gemv_panel_dot prefetches. Measured, 2 threads, cold
+// 23 MB weights: none 24.8-25.1 GB/s, 1 KB 29.2-30.2 (the plain read rate), 2 KB 25.9-27.6,
+// 4 KB 23.8-27.2.
+constexpr int kPanelAhead = 1024;
+
 // Repacked weights (BMatrix::panels): a pair row of a panel is one k pair of 32 columns, so
 // it loads as two vectors with no transpose. NP panels (adjacent, NP·32 columns from n0, the
 // last possibly partial) go together: two streams per thread read at the full bandwidth of
 // this machine where one stream reached ~75% (measured: 22 vs 29 GB/s). Each element sees the
 // same vdpbf16ps sequence as in gemv_group_dot.
-// Bytes ahead in each panel stream that gemv_panel_dot prefetches. Measured, 2 threads, cold
-// 23 MB weights: none 24.8-25.1 GB/s, 1 KB 29.2-30.2 (the plain read rate), 2 KB 25.9-27.6,
-// 4 KB 23.8-27.2.
-constexpr int kPanelAhead = 1024;
 
 template <int M, int NP>
 void gemv_panel_dot(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int64_t ldc,
