@@ -78,10 +78,19 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
   }
   if (n_tasks == 0) return;
   scratch.reserve(num_threads(), causal_attention_scratch_floats(max_rows, max_keys));
+  // Prefill blocks differ in length and are handed out as threads free up. Decode's (one row
+  // each) are all alike and split evenly in a fixed order, so every thread runs the same tasks
+  // at every step: the per-thread scratch the kernels grow once is grown by the first step,
+  // whichever thread the scheduler delays (a shared counter let one thread take every task of
+  // the first steps and the other grow its buffers later, mid-decode).
+  const bool fixed = max_rows == 1;
   std::atomic<int64_t> next{0};
-  parallel_run([&](int thread, int) {
+  parallel_run([&](int thread, int n_threads) {
     float* scores = scratch.thread_buffer(thread);
-    for (int64_t t = next.fetch_add(1); t < n_tasks; t = next.fetch_add(1)) {
+    const int64_t t0 = fixed ? n_tasks * thread / n_threads : 0;
+    const int64_t t1 = fixed ? n_tasks * (thread + 1) / n_threads : n_tasks;
+    auto take = [&](int64_t t) { return fixed ? t + 1 : next.fetch_add(1); };
+    for (int64_t t = fixed ? t0 : take(0); t < t1; t = take(t)) {
       // Locate the job; within a job, the last (longest) row blocks go first so the causal
       // triangle's uneven work balances out.
       int64_t local = t;
