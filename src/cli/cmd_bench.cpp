@@ -38,8 +38,8 @@ constexpr const char* kUsage =
     "  --json          one JSON object per line and test instead of the table\n"
     "  --no-warmup     skip the untimed first pass\n"
     "  --no-mmap       bf16: copy BF16 weights into memory instead of reading them mapped\n"
-    "  --no-repack     bf16: keep the LLM's matrices as stored (default: repacked at load\n"
-    "                  into the GEMMs' tile layout)\n";
+    "  --no-repack     keep the LLM's matrices as stored (default: repacked at load into\n"
+    "                  the GEMMs' tile layout: on bf16, and BF16 weights on f32)\n";
 
 Precision parse_precision(const std::string& s) {
   if (s == "auto") return Precision::kAuto;

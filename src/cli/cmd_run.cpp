@@ -34,7 +34,7 @@ constexpr const char* kUsage =
     "  -t, --threads N        threads (all cores)\n"
     "  --precision P          auto|f32|bf16 (auto: bf16 for F16/BF16 weights, f32 for F32)\n"
     "  --no-mmap              bf16: copy BF16 weights into memory (faster decode, slower start)\n"
-    "  --no-repack            bf16: keep the LLM's matrices as stored, mapped (instant start,\n"
+    "  --no-repack            keep the LLM's matrices as stored, mapped (instant start,\n"
     "                         slower decode; default: repacked at load for the GEMMs)\n"
     "  --no-timings           do not print the timings to stderr\n";
 

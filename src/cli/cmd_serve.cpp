@@ -39,7 +39,7 @@ const char* kUsage = R"(usage: dsvl serve -m MODEL_DIR [options]
   -t, --threads N          compute threads (default: all cores)
   --precision auto|f32|bf16 GEMM precision (auto: bf16 for F16/BF16 weights, f32 for F32)
   --no-mmap                bf16: copy BF16 weights into memory (faster decode, slower start)
-  --no-repack              bf16: keep the LLM's matrices as stored, mapped (instant start,
+  --no-repack              keep the LLM's matrices as stored, mapped (instant start,
                            slower decode; default: repacked at load for the GEMMs)
   --verbose                log every request to stderr
   --fake                   serve a deterministic fake engine instead of a model (testing)

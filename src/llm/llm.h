@@ -39,8 +39,9 @@ class Llm {
  public:
   // Binds the weights of `store` (keys `language_model.*`); keeps the store's files mapped
   // for the model's lifetime. Throws IoError/ShapeError naming the first bad tensor.
-  // On the bf16 path the matrices are repacked into the GEMMs' panel layout (WeightArena)
-  // unless `repack` is false (BF16 ones then stay mapped as stored, unless in_memory).
+  // The matrices are repacked into the GEMMs' panel layout (WeightArena: all of them on the
+  // bf16 path, BF16 ones on the f32 path) unless `repack` is false (BF16 ones then stay mapped
+  // as stored, unless in_memory).
   // max_positions > 0 tabulates RoPE only that far (the context the caller will use) instead
   // of all max_position_embeddings: the table is the one allocation a config alone sizes.
   static std::unique_ptr<Llm> load(const io::ModelConfig& config, const io::WeightStore& store,

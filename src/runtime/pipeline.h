@@ -36,8 +36,9 @@ struct PipelineOptions {
   // bf16 path only: copy BF16 matrices into huge-page memory instead of using them mapped
   // (LoadParams::no_mmap, `--no-mmap`).
   bool no_mmap = false;
-  // bf16 path: keep the LLM's matrices in their stored layout instead of repacking them into
-  // the GEMMs' panels at load (LoadParams::no_repack, `--no-repack`).
+  // Keep the LLM's matrices in their stored layout instead of repacking them into the GEMMs'
+  // panels at load (bf16 path: all of them; f32 path: BF16 ones) (LoadParams::no_repack,
+  // `--no-repack`).
   bool no_repack = false;
 };
 

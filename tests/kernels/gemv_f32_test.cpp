@@ -1,13 +1,14 @@
 // The float32 streaming (M ≤ 8) kernel against a scalar model of the canonical per-element
 // order (gemm_internal.h): bit-exact for every weight dtype, on odd K around the 32-k pair
 // steps and the 512-k blocks of the BF16 pair kernel, odd N (partial 16-row groups), with and
-// without bias, storing and accumulating.
+// without bias, storing and accumulating; BF16 weights also repacked into panels.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/matmul_test_util.h"
 
 namespace dsvl::kernels {
@@ -56,6 +57,15 @@ TEST(GemvF32, BitExactWithCanonicalOrderOddSizes) {
               canonical(x.data(), lda, w.view, b, want.data(), M, N, K, acc);
               ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
                   << test::case_str({M, K, N}, t) << " bias=" << (b != nullptr) << " acc=" << acc;
+              if (t != DType::kBF16) continue;
+              // The same weight repacked into panels (the LLM's default on BF16 weights).
+              const PackedWeight p = pack_bf16(w.view);
+              got.assign(got.size(), 0.5f);
+              detail::gemv_f32(x.data(), lda, BMatrix{t, p.data.data(), K, true}, got.data(), N, M,
+                               N, K, Epilogue{b, acc});
+              ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+                  << test::case_str({M, K, N}, t) << " repacked bias=" << (b != nullptr)
+                  << " acc=" << acc;
             }
         }
       }

@@ -134,41 +134,57 @@ TEST_P(Bf16Kernels, LinearAddMatchesLinearThenAdd) {
   }
 }
 
+// Shapes for the repacking tests: M on both sides of every small-M switch, N and K off the
+// panel and tile sizes, sizes that split between threads.
+const Case kRepackCases[] = {{1, 1, 1},      {1, 45, 70},   {2, 33, 33},   {8, 100, 600},
+                             {9, 31, 1030},  {16, 64, 64},  {17, 130, 70}, {40, 45, 97},
+                             {1, 1000, 600}, {3, 4097, 70}, {70, 257, 530}};
+
+// Random x, w, u (stored as dtype t), bias and C for case c; linear with bias, linear_add and
+// linear_swiglu at precision p must give the same bits on the row-major and the repacked
+// weights.
+void expect_repacked_bits_equal(const Case& c, DType t, Precision p, std::mt19937& rng) {
+  const std::vector<float> x = test::randn(size_t(c.M * c.K), rng);
+  const test::Stored w = test::store(test::randn(size_t(c.N * c.K), rng), t, {c.N, c.K});
+  const test::Stored u = test::store(test::randn(size_t(c.N * c.K), rng), t, {c.N, c.K});
+  const test::Stored b = test::store(test::randn(size_t(c.N), rng), DType::kF32, {c.N});
+  const std::vector<float> y0 = test::randn(size_t(c.M * c.N), rng);
+  const PackedWeight wp = pack_bf16(w.view), up = pack_bf16(u.view);
+  ASSERT_TRUE(wp.view().packed);
+  const std::string what = test::case_str(c, t) + (p == Precision::kBF16 ? " bf16" : " f32");
+  const size_t bytes = size_t(c.M * c.N) * sizeof(float);
+  std::vector<float> want(size_t(c.M * c.N)), got(want.size()), scratch(want.size());
+  linear(x.data(), c.M, w.view, &b.view, want.data(), p);
+  linear(x.data(), c.M, wp.view(), &b.view, got.data(), p);
+  ASSERT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what << " linear";
+  want = y0;
+  got = y0;
+  linear_add(x.data(), c.M, w.view, want.data(), p);
+  linear_add(x.data(), c.M, wp.view(), got.data(), p);
+  ASSERT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what << " linear_add";
+  linear_swiglu(x.data(), c.M, w.view, u.view, want.data(), scratch.data(), p);
+  linear_swiglu(x.data(), c.M, wp.view(), up.view(), got.data(), scratch.data(), p);
+  ASSERT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what << " linear_swiglu";
+}
+
 // Weights repacked into the kernels' panels (what the LLM's WeightArena does at load) give the
-// bits of the row-major weights: linear with bias (M on both sides of every small-M switch, N
-// and K off the panel and tile sizes, sizes that split between threads), linear_add and
-// linear_swiglu, from every stored dtype.
+// bits of the row-major weights on the bf16 path, from every stored dtype.
 TEST_P(Bf16Kernels, RepackedWeightsGiveTheSameBits) {
   std::mt19937 rng(19);
-  for (const Case& c : {Case{1, 1, 1}, Case{1, 45, 70}, Case{2, 33, 33}, Case{8, 100, 600},
-                        Case{9, 31, 1030}, Case{16, 64, 64}, Case{17, 130, 70}, Case{40, 45, 97},
-                        Case{1, 1000, 600}, Case{3, 4097, 70}, Case{70, 257, 530}}) {
-    const std::vector<float> x = test::randn(size_t(c.M * c.K), rng);
-    const std::vector<float> wf = test::randn(size_t(c.N * c.K), rng);
-    const std::vector<float> uf = test::randn(size_t(c.N * c.K), rng);
-    const std::vector<float> bf = test::randn(size_t(c.N), rng);
-    const std::vector<float> y0 = test::randn(size_t(c.M * c.N), rng);
+  for (const Case& c : kRepackCases)
     for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
-      const test::Stored w = test::store(wf, t, {c.N, c.K}), u = test::store(uf, t, {c.N, c.K});
-      const test::Stored b = test::store(bf, DType::kF32, {c.N});
-      const PackedWeight wp = pack_bf16(w.view), up = pack_bf16(u.view);
-      ASSERT_TRUE(wp.view().packed);
-      const std::string what = test::case_str(c, t);
-      const size_t bytes = size_t(c.M * c.N) * sizeof(float);
-      std::vector<float> want(size_t(c.M * c.N)), got(want.size()), scratch(want.size());
-      linear(x.data(), c.M, w.view, &b.view, want.data(), Precision::kBF16);
-      linear(x.data(), c.M, wp.view(), &b.view, got.data(), Precision::kBF16);
-      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what << " linear";
-      want = y0;
-      got = y0;
-      linear_add(x.data(), c.M, w.view, want.data(), Precision::kBF16);
-      linear_add(x.data(), c.M, wp.view(), got.data(), Precision::kBF16);
-      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what << " linear_add";
-      linear_swiglu(x.data(), c.M, w.view, u.view, want.data(), scratch.data(), Precision::kBF16);
-      linear_swiglu(x.data(), c.M, wp.view(), up.view(), got.data(), scratch.data(),
-                    Precision::kBF16);
-      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), bytes)) << what << " linear_swiglu";
+      expect_repacked_bits_equal(c, t, Precision::kBF16, rng);
+      if (HasFatalFailure()) return;
     }
+}
+
+// The float32 path on repacked BF16 weights (the LLM's default at --precision f32 on a BF16
+// checkpoint), on the streaming (M ≤ 8) and blocked kernels.
+TEST(MatmulF32, RepackedBf16WeightsGiveTheSameBits) {
+  std::mt19937 rng(23);
+  for (const Case& c : kRepackCases) {
+    expect_repacked_bits_equal(c, DType::kBF16, Precision::kF32, rng);
+    if (HasFatalFailure()) return;
   }
 }
 
@@ -177,8 +193,6 @@ TEST(MatmulBf16, RepackedWeightsRefuseRowMajorUse) {
   const PackedWeight p = pack_bf16(w.view);
   EXPECT_EQ(int64_t(p.data.size()), packed_elems(w.view.shape));
   EXPECT_EQ(int64_t(p.data.size()), 2 * 96 * 32);  // two panels, K padded to 96
-  std::vector<float> x(70), y(40);
-  EXPECT_THROW(linear(x.data(), 1, p.view(), nullptr, y.data(), Precision::kF32), ShapeError);
   EXPECT_THROW(load_float(p.view(), 0), ShapeError);
   EXPECT_THROW(to_float(p.view()), ShapeError);
   EXPECT_THROW(pack_bf16(p.view()), ShapeError);

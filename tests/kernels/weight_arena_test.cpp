@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -21,6 +22,20 @@ std::vector<float> random_values(int64_t n) {
   return v;
 }
 
+// n random values as float32, rounded to F16 and rounded to BF16.
+struct Values {
+  std::vector<float> f32;
+  std::vector<uint16_t> f16, bf16;
+};
+Values random_halves(int64_t n) {
+  Values v{random_values(n), std::vector<uint16_t>(size_t(n)), std::vector<uint16_t>(size_t(n))};
+  for (size_t i = 0; i < size_t(n); ++i) {
+    v.f16[i] = f32_to_f16(v.f32[i]);
+    v.bf16[i] = f32_to_bf16(v.f32[i]);
+  }
+  return v;
+}
+
 TEST(WeightArena, F32PassesEveryViewThrough) {
   const std::vector<float> v = random_values(35);
   const TensorView w{DType::kF32, {5, 7}, v.data()};
@@ -34,12 +49,7 @@ TEST(WeightArena, F32PassesEveryViewThrough) {
 TEST(WeightArena, Bf16KeepsBf16ViewsAndRoundsOthersOnce) {
   for (const Shape& shape : {Shape{1, 1}, Shape{3, 5, 1, 1}, Shape{7, 20011}}) {
     const int64_t n = shape_numel(shape);
-    const std::vector<float> v = random_values(n);
-    std::vector<uint16_t> h(static_cast<size_t>(n)), b(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      h[size_t(i)] = f32_to_f16(v[size_t(i)]);
-      b[size_t(i)] = f32_to_bf16(v[size_t(i)]);
-    }
+    const auto [v, h, b] = random_halves(n);
     WeightArena arena(Precision::kBF16);
     const TensorView bf{DType::kBF16, shape, b.data()};
     EXPECT_EQ(arena.matrix(bf).data, bf.data) << "BF16 must be zero-copy";
@@ -79,6 +89,27 @@ TEST(WeightArena, InMemoryCopiesBf16Too) {
   // The f32 path never copies, whatever the flag.
   WeightArena f32(Precision::kF32, true);
   EXPECT_EQ(f32.matrix(bf).data, bf.data);
+}
+
+// Repacking on the float32 path takes BF16 matrices only (their values are exact there): F32
+// and F16 ones, and BF16 vectors, pass through.
+TEST(WeightArena, F32RepacksOnlyBf16Matrices) {
+  const Shape shape{40, 70};
+  const int64_t n = shape_numel(shape);
+  const auto [v, h, b] = random_halves(n);
+  WeightArena arena(Precision::kF32, /*in_memory=*/false, /*repack=*/true);
+  const TensorView f32{DType::kF32, shape, v.data()}, f16{DType::kF16, shape, h.data()};
+  const TensorView vec{DType::kBF16, {n}, b.data()};
+  EXPECT_EQ(arena.matrix(f32).data, f32.data);
+  EXPECT_EQ(arena.matrix(f16).data, f16.data);
+  EXPECT_EQ(arena.matrix(vec).data, vec.data);
+  EXPECT_EQ(arena.owned_bytes(), 0);
+  const TensorView bf{DType::kBF16, shape, b.data()};
+  const TensorView p = arena.matrix(bf);
+  EXPECT_TRUE(p.packed);
+  EXPECT_EQ(p.shape, shape);
+  EXPECT_EQ(arena.owned_bytes(), 2 * packed_elems(shape));
+  EXPECT_EQ(0, std::memcmp(p.data, pack_bf16(bf).data.data(), size_t(arena.owned_bytes())));
 }
 
 TEST(WeightArena, RejectsNonFloatWeights) {

@@ -190,18 +190,25 @@ TEST(PrecisionSelection, AutoFollowsTheLlmWeightDtype) {
 TEST(PrecisionSelection, ForcedF32KeepsEveryWeightMapped) {
   if (test::shared_path("conformance").empty()) GTEST_SKIP() << "../shared/conformance not found";
   for (const char* model : {"tiny-hybrid-a", "tiny-hybrid-b", "tiny-siglip-c"}) {
-    const Pipeline& p = pipeline(model, Precision::kF32);
+    const Pipeline& p = pipeline(model, Precision::kF32, /*no_repack=*/true);
     EXPECT_EQ(p.precision(), kernels::Precision::kF32) << model;
     EXPECT_EQ(p.owned_weight_bytes(), 0) << model;
   }
+  // By default the BF16 model's LLM matrices are repacked (exact: bf16 values either way);
+  // F32 and F16 ones, and the towers' weights, stay mapped.
+  for (const char* model : {"tiny-hybrid-a", "tiny-siglip-c"})
+    EXPECT_EQ(pipeline(model, Precision::kF32).owned_weight_bytes(), 0) << model;
+  const Pipeline& b = pipeline("tiny-hybrid-b", Precision::kF32);
+  EXPECT_EQ(b.llm().owned_weight_bytes(), llm_matrix_packed_bytes(b.config().llm));
+  EXPECT_EQ(b.vision().owned_weight_bytes() + b.aligner().owned_weight_bytes(), 0);
   // Forced bf16 on the F32 model: its matrices are rounded once (half the float32 bytes).
   const Pipeline& a = pipeline("tiny-hybrid-a", Precision::kBF16);
   EXPECT_EQ(a.llm().owned_weight_bytes(), llm_matrix_packed_bytes(a.config().llm));
 }
 
 // --no-mmap (the BF16 checkpoint's matrices copied into memory) and the default repacking of
-// the LLM's matrices: every case computes exactly what the mapped weights compute (the same
-// bf16 values, only elsewhere and in another layout).
+// the LLM's matrices, on both paths: every case computes exactly what the mapped weights
+// compute (the same bf16 values, only elsewhere and in another layout).
 TEST(PrecisionSelection, NoMmapAndRepackChangeNoResult) {
   if (test::shared_path("conformance").empty()) GTEST_SKIP() << "../shared/conformance not found";
   PipelineOptions o;
@@ -222,23 +229,28 @@ TEST(PrecisionSelection, NoMmapAndRepackChangeNoResult) {
     if (kc.model != "tiny-hybrid-b" || kc.n_images == 0) continue;
     const auto vc = test::load_vision_case(name);
     ASSERT_TRUE(vc);
-    Tensor out[3];
-    const Pipeline* pipes[3] = {&mapped, copied.get(), &repacked};
-    for (int i = 0; i < 3; ++i) {
-      const vision::VisionFeatures f = pipes[i]->vision().encode(
+    // The case's logits through pipeline p.
+    const auto logits = [&](const Pipeline& p) {
+      const vision::VisionFeatures f = p.vision().encode(
           vc->pixels.data(), vc->low_res.empty() ? nullptr : vc->low_res.data(), vc->n, nullptr);
-      const Tensor img = pipes[i]->aligner().forward(f, vc->n);
-      const llm::Llm& m = pipes[i]->llm();
+      const Tensor img = p.aligner().forward(f, vc->n);
+      const llm::Llm& m = p.llm();
       const int64_t T = int64_t(kc.input_ids.size());
       Tensor e = m.prepare_inputs_embeds(kc.input_ids.data(), T, kc.image_token_id, img.ptr(),
                                          kc.n_images);
       KvCache kv(m.config(), T, kv_dtype(m.precision()));
       llm::Workspace ws(m.config(), 100, T);
-      out[i] = Tensor({1, T, m.vocab_size()});
-      m.forward(e.ptr(), T, kv.view(), ws, 0, out[i].ptr());
-    }
-    EXPECT_EQ(out[0].data, out[1].data) << name << " (--no-mmap)";
-    EXPECT_EQ(out[0].data, out[2].data) << name << " (repacked)";
+      Tensor out({1, T, m.vocab_size()});
+      m.forward(e.ptr(), T, kv.view(), ws, 0, out.ptr());
+      return out;
+    };
+    const Tensor want = logits(mapped);
+    EXPECT_EQ(logits(*copied).data, want.data) << name << " (--no-mmap)";
+    EXPECT_EQ(logits(repacked).data, want.data) << name << " (repacked)";
+    // The float32 path, repacked (its default on BF16 weights) and as stored.
+    EXPECT_EQ(logits(pipeline("tiny-hybrid-b", Precision::kF32)).data,
+              logits(pipeline("tiny-hybrid-b", Precision::kF32, true)).data)
+        << name << " (f32, repacked)";
     ++checked;
   }
   EXPECT_GT(checked, 0);

@@ -33,12 +33,20 @@ class BGroupPrefetch {
  public:
   void start(const BMatrix& B, int64_t n0, int64_t n1, int64_t k0, int64_t kc, int64_t calls) {
     const auto es = int64_t(dtype_size(B.dtype));
-    base_ = static_cast<const char*>(B.data) + k0 * es;
-    row_bytes_ = B.ld * es;
-    seg_bytes_ = kc * es;
-    row_ = n0;
-    row_end_ = n1;
-    const int64_t lines = (n1 - n0) * ((seg_bytes_ + 63) / 64 + 1);
+    if (B.panels) {  // "rows" are the panels, each block's pair rows one contiguous segment
+      base_ = static_cast<const char*>(B.data) + k0 / 2 * 2 * kNR * es;
+      row_bytes_ = panel_elems(B.ld) * es;
+      seg_bytes_ = (kc + 1) / 2 * 2 * kNR * es;
+      row_ = n0 / kNR;
+      row_end_ = (n1 + kNR - 1) / kNR;
+    } else {
+      base_ = static_cast<const char*>(B.data) + k0 * es;
+      row_bytes_ = B.ld * es;
+      seg_bytes_ = kc * es;
+      row_ = n0;
+      row_end_ = n1;
+    }
+    const int64_t lines = (row_end_ - row_) * ((seg_bytes_ + 63) / 64 + 1);
     per_call_ = calls > 0 ? (lines + calls - 1) / calls : 0;
     begin_row();
   }

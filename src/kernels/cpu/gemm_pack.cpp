@@ -111,11 +111,34 @@ void pack_b_bf16_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc
       std::memset(dst + (p * kNR + nr) * 2, 0, size_t(kNR - nr) * 2 * sizeof(uint16_t));
 }
 
+#if defined(__AVX512F__)
+// pack_b_f32 from repacked panels (BF16): each pair row's 32 columns split into the even-k
+// and odd-k floats, no transposes, when the block starts on a panel and a pair (always, from
+// the GEMM driver), else element by element.
+void pack_b_f32_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {
+  if (n0 % kNR != 0 || k0 % 2 != 0) return pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
+  const uint32_t* src =
+      static_cast<const uint32_t*>(B.data) + n0 / kNR * (panel_elems(B.ld) / 2) + k0 / 2 * kNR;
+  const __mmask16 m0 = simd::mask16(nr), m1 = simd::mask16(nr - 16);
+  const __m512i hi_mask = _mm512_set1_epi32(int(0xFFFF0000u));
+  for (int k = 0; k < kc; k += 2) {
+    const uint32_t* s = src + k / 2 * kNR;
+    const __m512i lo = _mm512_maskz_loadu_epi32(m0, s), hi = _mm512_maskz_loadu_epi32(m1, s + 16);
+    float* d = dst + k * kNR;
+    _mm512_storeu_si512(d, _mm512_slli_epi32(lo, 16));
+    _mm512_storeu_si512(d + 16, _mm512_slli_epi32(hi, 16));
+    if (k + 1 == kc) break;
+    _mm512_storeu_si512(d + kNR, _mm512_and_si512(lo, hi_mask));
+    _mm512_storeu_si512(d + kNR + 16, _mm512_and_si512(hi, hi_mask));
+  }
+}
+#endif
+
 }  // namespace
 
 void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {
-  if (B.panels) return pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
 #if defined(__AVX512F__)
+  if (B.panels) return pack_b_f32_panels(B, n0, nr, k0, kc, dst);
   switch (B.dtype) {
     case DType::kF32:
       return pack_b_f32_t<DType::kF32>(B, n0, nr, k0, kc, dst);

@@ -9,6 +9,7 @@
 // how many rows share the call, and no packed copy of the weights is written. Weights repacked
 // at load (BMatrix::panels) skip the transposes: their pair rows are the vectors already.
 #include <algorithm>
+#include <type_traits>
 
 #include "core/threadpool.h"
 #include "kernels/cpu/bmatrix_load.h"
@@ -118,6 +119,68 @@ void gemv_group_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int
   }
 }
 
+// Bytes ahead in each panel stream that the repacked-weight kernels prefetch. Measured with
+// gemv_panel_dot, 2 threads, cold 23 MB weights: none 24.8-25.1 GB/s, 1 KB 29.2-30.2 (the plain
+// read rate), 2 KB 25.9-27.6, 4 KB 23.8-27.2.
+constexpr int kPanelAhead = 1024;
+
+inline void prefetch_pair_row(const uint32_t* row) {
+  const char* q = reinterpret_cast<const char*>(row) + kPanelAhead;
+  _mm_prefetch(q, _MM_HINT_T0);
+  _mm_prefetch(q + 64, _MM_HINT_T0);
+}
+
+// Repacked weights (BMatrix::panels, BF16 only): a pair row of a panel is one k pair of 32
+// columns, so it loads as two vectors of (k, k+1) pairs with no transpose, each split into the
+// even-k and odd-k floats as in gemv_group_f32 and used in k order. NP panels (adjacent, NP·32
+// columns from n0, the last possibly partial) go together: two streams per thread read at the
+// full bandwidth of this machine where one stream reached ~75% (measured: 22 vs 29 GB/s).
+template <int M, int NP>
+void gemv_panel_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
+                    int64_t n0, int cols, int64_t K, const Epilogue& ep) {
+  const int64_t pstride = panel_elems(K) / 2;  // pairs per panel
+  const uint32_t* P = static_cast<const uint32_t*>(B.data) + n0 / kNR * pstride;
+  const __m512i hi_mask = _mm512_set1_epi32(int(0xFFFF0000u));
+  for (int64_t kb = 0; kb < K; kb += kKCf32) {  // kb even: k below is the even one of a pair
+    const int64_t ke = std::min<int64_t>(K, kb + kKCf32);
+    __m512 acc[2 * NP][M];
+    for (auto& a : acc)
+      for (int i = 0; i < M; ++i) a[i] = _mm512_setzero_ps();
+    for (int64_t k = kb; k < ke; k += 2) {
+      const int64_t p = k / 2;
+      for (int h = 0; h < NP; ++h) prefetch_pair_row(P + h * pstride + p * kNR);
+      __m512i w[2 * NP];
+      for (int h = 0; h < 2 * NP; ++h)
+        w[h] = _mm512_loadu_si512(P + h / 2 * pstride + p * kNR + h % 2 * 16);
+      for (int h = 0; h < 2 * NP; ++h) {
+        const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(w[h], 16));
+        for (int i = 0; i < M; ++i)
+          acc[h][i] = _mm512_fmadd_ps(_mm512_set1_ps(A[i * lda + k]), even, acc[h][i]);
+      }
+      if (k + 1 == ke) break;
+      for (int h = 0; h < 2 * NP; ++h) {
+        const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(w[h], hi_mask));
+        for (int i = 0; i < M; ++i)
+          acc[h][i] = _mm512_fmadd_ps(_mm512_set1_ps(A[i * lda + k + 1]), odd, acc[h][i]);
+      }
+    }
+    for (int h = 0; h < 2 * NP && 16 * h < cols; ++h)
+      store_rows<M>(acc[h], C, ldc, n0 + 16 * h, std::min(cols - 16 * h, 16), ep, kb == 0);
+  }
+}
+
+// A thread's columns [b, e) of repacked weights, panel by panel: two at a time where the
+// 4·M accumulators fit the registers (M ≤ 4). fn(np, n0, cols) with np an integral_constant.
+template <int M, typename Fn>
+void walk_panels(int64_t b, int64_t e, Fn&& fn) {
+  int64_t n = b;
+  if constexpr (M <= 4)
+    for (; n + kNR < e; n += 2 * kNR)
+      fn(std::integral_constant<int, 2>{}, n, int(std::min<int64_t>(2 * kNR, e - n)));
+  for (; n < e; n += kNR)
+    fn(std::integral_constant<int, 1>{}, n, int(std::min<int64_t>(kNR, e - n)));
+}
+
 #endif
 
 #if defined(__AVX512BF16__)
@@ -152,17 +215,8 @@ void gemv_group_dot(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, 
   }
 }
 
-// Bytes ahead in each panel stream that gemv_panel_dot prefetches. Measured, 2 threads, cold
-// 23 MB weights: none 24.8-25.1 GB/s, 1 KB 29.2-30.2 (the plain read rate), 2 KB 25.9-27.6,
-// 4 KB 23.8-27.2.
-constexpr int kPanelAhead = 1024;
-
-// Repacked weights (BMatrix::panels): a pair row of a panel is one k pair of 32 columns, so
-// it loads as two vectors with no transpose. NP panels (adjacent, NP·32 columns from n0, the
-// last possibly partial) go together: two streams per thread read at the full bandwidth of
-// this machine where one stream reached ~75% (measured: 22 vs 29 GB/s). Each element sees the
-// same vdpbf16ps sequence as in gemv_group_dot.
-
+// Repacked weights: as gemv_panel_f32, each pair vector a vdpbf16ps operand as loaded. Each
+// element sees the same vdpbf16ps sequence as in gemv_group_dot.
 template <int M, int NP>
 void gemv_panel_dot(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int64_t ldc,
                     int64_t n0, int cols, int64_t K, const Epilogue& ep) {
@@ -174,11 +228,7 @@ void gemv_panel_dot(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, 
     for (auto& a : acc)
       for (int i = 0; i < M; ++i) a[i] = _mm512_setzero_ps();
     for (int64_t p = kb / 2; p < pe; ++p) {
-      for (int h = 0; h < NP; ++h) {
-        const char* q = reinterpret_cast<const char*>(P + h * pstride + p * kNR) + kPanelAhead;
-        _mm_prefetch(q, _MM_HINT_T0);
-        _mm_prefetch(q + 64, _MM_HINT_T0);
-      }
+      for (int h = 0; h < NP; ++h) prefetch_pair_row(P + h * pstride + p * kNR);
       __m512bh w[2 * NP];
       for (int h = 0; h < 2 * NP; ++h)
         w[h] = (__m512bh)_mm512_loadu_si512(P + h / 2 * pstride + p * kNR + h % 2 * 16);
@@ -204,6 +254,12 @@ void walk_rows(int64_t b, int64_t e, Group&& group) {
 template <int M>
 void gemv_f32_m(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t N,
                 int64_t K, const Epilogue& ep) {
+  if (B.panels)
+    return split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+      walk_panels<M>(b, e, [&](auto np, int64_t n, int cols) {
+        gemv_panel_f32<M, decltype(np)::value>(A, lda, B, C, ldc, n, cols, K, ep);
+      });
+    });
   split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
     walk_rows(b, e, [&](int64_t n, int rows) {
       switch (B.dtype) {
@@ -225,12 +281,9 @@ void gemv_dot_m(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int6
                 int64_t K, const Epilogue& ep) {
   if (B.panels)
     return split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
-      int64_t n = b;
-      if constexpr (M <= 4)  // two panels at a time (their 4·M accumulators fit the registers)
-        for (; n + kNR < e; n += 2 * kNR)
-          gemv_panel_dot<M, 2>(X, ldx, B, C, ldc, n, int(std::min<int64_t>(2 * kNR, e - n)), K, ep);
-      for (; n < e; n += kNR)
-        gemv_panel_dot<M, 1>(X, ldx, B, C, ldc, n, int(std::min<int64_t>(kNR, e - n)), K, ep);
+      walk_panels<M>(b, e, [&](auto np, int64_t n, int cols) {
+        gemv_panel_dot<M, decltype(np)::value>(X, ldx, B, C, ldc, n, cols, K, ep);
+      });
     });
   split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
     walk_rows(b, e, [&](int64_t n, int rows) {
@@ -254,7 +307,7 @@ void gemv_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t l
 #if defined(__AVX512F__)
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
-  if (M > kGemvMaxM || B.panels) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
+  if (M > kGemvMaxM) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
   using Fn = void (*)(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
                       const Epilogue&);
   static constexpr Fn kByM[kGemvMaxM] = {gemv_f32_m<1>, gemv_f32_m<2>, gemv_f32_m<3>,

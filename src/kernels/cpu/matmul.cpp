@@ -48,10 +48,11 @@ const float* bias_f32(const TensorView* b, int64_t N) {
   return out;
 }
 
-// The GEMM operand for weight w ([N, K]); a repacked weight only on the bf16 path.
-BMatrix b_matrix(const TensorView& w, int64_t K, Precision p) {
-  if (w.packed && (w.dtype != DType::kBF16 || p != Precision::kBF16))
-    throw ShapeError("linear: a repacked weight needs the bf16 precision");
+// The GEMM operand for weight w ([N, K]). A repacked weight holds bf16 values, which the
+// float32 path widens exactly (WeightArena repacks only BF16 weights for it).
+BMatrix b_matrix(const TensorView& w, int64_t K) {
+  if (w.packed && w.dtype != DType::kBF16)
+    throw ShapeError("linear: a repacked weight must be BF16");
   return BMatrix{w.dtype, w.data, K, w.packed};
 }
 
@@ -90,7 +91,7 @@ void linear_strided(const float* x, int64_t ldx, int64_t M, const TensorView& w,
                     const TensorView* b, float* y, int64_t ldy, Precision p) {
   const auto [N, K] = check_weight(w, b);
   const Epilogue ep{bias_f32(b, N), false};
-  run(x, ldx, b_matrix(w, K, p), y, ldy, M, N, K, ep, p);
+  run(x, ldx, b_matrix(w, K), y, ldy, M, N, K, ep, p);
 }
 
 void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b, float* y,
@@ -101,7 +102,7 @@ void linear(const float* x, int64_t M, const TensorView& w, const TensorView* b,
 
 void linear_add(const float* x, int64_t M, const TensorView& w, float* y, Precision p) {
   const auto [N, K] = check_weight(w, nullptr);
-  run(x, K, b_matrix(w, K, p), y, N, M, N, K, Epilogue{nullptr, true}, p);
+  run(x, K, b_matrix(w, K), y, N, M, N, K, Epilogue{nullptr, true}, p);
 }
 
 void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const TensorView& up,
@@ -112,7 +113,7 @@ void linear_swiglu(const float* x, int64_t M, const TensorView& gate, const Tens
     throw ShapeError("linear_swiglu: up " + shape_str(up.shape) + " and gate " +
                      shape_str(gate.shape) + " differ");
   if (p == Precision::kBF16 && detail::bf16_kernel() == detail::Bf16Kernel::kAmx &&
-      detail::gemm_bf16_amx_swiglu(x, K, b_matrix(gate, K, p), b_matrix(up, K, p), y, N, M, N, K))
+      detail::gemm_bf16_amx_swiglu(x, K, b_matrix(gate, K), b_matrix(up, K), y, N, M, N, K))
     return;
   linear(x, M, gate, nullptr, y, p);
   linear(x, M, up, nullptr, up_scratch, p);

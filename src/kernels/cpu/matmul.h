@@ -68,11 +68,12 @@ Bf16Weight to_bf16(const TensorView& w);
 // The same into caller-owned storage of w.numel() elements.
 void to_bf16_into(const TensorView& w, uint16_t* dst);
 
-// A weight repacked for the bf16 GEMMs (what WeightArena does to the LLM's matrices at load):
+// A weight repacked for the GEMMs (what WeightArena does to the LLM's matrices at load):
 // rounded to bf16 as to_bf16() does, stored in the kernels' panels of 32 rows (tile layout,
 // see gemm_internal.h) so that no GEMM packs it per call and decode streams it sequentially.
 // The view is marked `packed`; linear() on it at Precision::kBF16 gives the same bits as on
-// the row-major weight, with every kernel. view() borrows data, as Bf16Weight's.
+// the row-major weight, with every kernel, and at Precision::kF32 the same bits as on the
+// row-major bf16 values (exact for a BF16 weight). view() borrows data, as Bf16Weight's.
 struct PackedWeight {
   Shape shape;
   std::vector<uint16_t> data;

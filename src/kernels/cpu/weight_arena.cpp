@@ -61,7 +61,8 @@ TensorView WeightArena::repacked(const TensorView& w) {
 }
 
 TensorView WeightArena::matrix(const TensorView& w) {
-  if (repack_ && w.shape.size() == 2) return repacked(w);
+  if (repack_ && w.shape.size() == 2 && (precision_ == Precision::kBF16 || w.dtype == DType::kBF16))
+    return repacked(w);
   if (keeps_as_stored(precision_, w.dtype, in_memory_)) return w;
   if (w.dtype != DType::kBF16 && w.dtype != DType::kF16 && w.dtype != DType::kF32)
     throw ShapeError(std::string("to_bf16: dtype ") + dtype_name(w.dtype) + " is not a float type");

@@ -4,11 +4,12 @@
 //  - kBF16: BF16 views pass through (zero-copy, still mmapped); F16 and F32 views are rounded
 //    ONCE to bf16 copies owned by the arena (what torch's .to(torch.bfloat16) does), so the
 //    GEMMs never re-round a weight per call and no float32 copy of a model ever exists.
-//  - kBF16 with `repack` (the LLM's default): every matrix, BF16 included, is rounded and
-//    stored in the bf16 GEMMs' panel layout (kernels::pack_bf16, llama.cpp's "repack"): the
+//  - `repack` (the LLM's default): on kBF16 every matrix, BF16 included, is rounded and
+//    stored in the GEMMs' panel layout (kernels::pack_bf16, llama.cpp's "repack"): the
 //    GEMMs then pack nothing per call, and decode reads each thread's weights as two
 //    sequential streams instead of 32 rows at a time (~15% faster decode measured on this
-//    machine). The same bits as the row-major weights, with every kernel.
+//    machine). On kF32 only BF16 matrices are (their values are exact there; F16 and F32
+//    ones stay as stored). The same bits as the row-major weights, with every kernel.
 // Only GEMM operands go through an arena: norms, biases, position embeddings and the token
 // embedding table stay as stored.
 #pragma once
@@ -28,7 +29,7 @@ class WeightArena {
   // their mapped pages handed back (`--no-mmap`): decode then streams 2 MB pages whatever the
   // page cache holds, at the cost of reading the file at every start.
   explicit WeightArena(Precision p = Precision::kF32, bool in_memory = false, bool repack = false)
-      : precision_(p), in_memory_(in_memory), repack_(repack && p == Precision::kBF16) {}
+      : precision_(p), in_memory_(in_memory), repack_(repack) {}
   // Views handed out point into the arena: it is neither copied nor moved once used.
   WeightArena(const WeightArena&) = delete;
   WeightArena& operator=(const WeightArena&) = delete;
@@ -36,8 +37,8 @@ class WeightArena {
   Precision precision() const { return precision_; }
 
   // True when matrix() hands a weight of dtype `t` back as it is (still mapped): always on
-  // kF32, BF16 on kBF16 unless in_memory (or the arena repacks). The loader prefaults those
-  // files (the towers' weights are never repacked).
+  // kF32, BF16 on kBF16 unless in_memory (unless the arena repacks it, either way). The
+  // loader prefaults those files (the towers' weights are never repacked).
   static bool keeps_as_stored(Precision p, DType t, bool in_memory) {
     return p == Precision::kF32 || (t == DType::kBF16 && !in_memory);
   }
@@ -47,8 +48,8 @@ class WeightArena {
   // Not thread-safe (models call it while loading).
   TensorView matrix(const TensorView& w);
 
-  // Bytes of the bf16 copies made (0 on kF32, and for BF16 checkpoints unless in_memory or
-  // repack; repacked copies count their padding to whole panels).
+  // Bytes of the bf16 copies made (on kF32 only repacked BF16 ones; for BF16 checkpoints
+  // none unless in_memory or repack; repacked copies count their padding to whole panels).
   int64_t owned_bytes() const { return owned_bytes_; }
 
  private:
