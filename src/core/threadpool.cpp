@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -13,8 +14,35 @@ namespace {
 
 thread_local bool t_in_worker = false;
 
-// Workers sleep on a condition variable between jobs; a job is one callable invoked as
-// fn(index, count) by every participant (the caller is participant 0).
+// Spins while waiting for up to about this long before sleeping. Decode posts a job every
+// 0.1-1 ms; a worker woken from a futex sleep starts each one late (tens of µs: an AMX GEMV
+// over a 23 MB matrix read 25.9 GB/s with sleeping workers against 27.2-28.6 with spinning
+// ones, measured on this machine), and the caller then waits for it at the end.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls ready() (with pauses) for up to kSpin; true as soon as it holds.
+template <typename Ready>
+bool spin_until(Ready&& ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return ready();
+  }
+}
+
+// Workers wait for a job spinning a little, then sleeping on a condition variable; a job is
+// one callable invoked as fn(index, count) by every participant (the caller is participant 0).
+// generation_ and pending_ are atomics so the spinning side reads them without the mutex; the
+// mutex orders the sleeping side (a waiter re-checks under it, so no wake-up is lost).
 class Pool {
  public:
   explicit Pool(int n) { resize(n); }
@@ -28,7 +56,7 @@ class Pool {
     quit_ = false;
     // New workers must not mistake the last finished job for a new one: they start from the
     // current generation (job_ is null by now).
-    const uint64_t gen = generation_;
+    const uint64_t gen = generation_.load();
     for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i, gen] { loop(i, gen); });
   }
 
@@ -41,34 +69,39 @@ class Pool {
     {
       std::lock_guard<std::mutex> lk(mu_);
       job_ = &fn;
-      pending_ = n_ - 1;
-      ++generation_;
+      pending_.store(n_ - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);  // publishes job_ and pending_
     }
     cv_.notify_all();
     t_in_worker = true;
     fn(0, n_);
     t_in_worker = false;
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    const auto done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(done)) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, done);
+    }
     job_ = nullptr;
   }
 
  private:
   void loop(int index, uint64_t seen) {
     t_in_worker = true;
+    const auto posted = [&] {
+      return quit_.load(std::memory_order_acquire) ||
+             generation_.load(std::memory_order_acquire) != seen;
+    };
     for (;;) {
-      const FunctionRef<void(int, int)>* job;
-      {
+      if (!spin_until(posted)) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return quit_ || generation_ != seen; });
-        if (quit_) return;
-        seen = generation_;
-        job = job_;
+        cv_.wait(lk, posted);
       }
-      (*job)(index, n_);
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (--pending_ == 0) done_cv_.notify_one();
+      if (quit_.load(std::memory_order_acquire)) return;
+      seen = generation_.load(std::memory_order_acquire);
+      (*job_)(index, n_);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);  // the caller may be between its check and wait
+        done_cv_.notify_one();
       }
     }
   }
@@ -88,9 +121,9 @@ class Pool {
   std::mutex mu_, run_mu_;
   std::condition_variable cv_, done_cv_;
   const FunctionRef<void(int, int)>* job_ = nullptr;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool quit_ = false;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> quit_{false};
 };
 
 Pool& pool() {
