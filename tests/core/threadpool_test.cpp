@@ -58,5 +58,27 @@ TEST(ThreadPool, ResizeAfterJobsDoesNotReplayOldJob) {
   set_num_threads(old);
 }
 
+// Workers spin for a while after a job, then sleep: jobs posted back to back (caught while
+// spinning), after a pause longer than the spin (the workers asleep) and with a worker still
+// busy when the caller finishes its share (the caller waits, spinning then sleeping) must each
+// run on every thread exactly once. A lost wake-up would hang here.
+TEST(ThreadPool, JobsReachSpinningAndSleepingWorkers) {
+  const int old = num_threads();
+  set_num_threads(2);
+  std::atomic<int> calls{0};
+  for (int i = 0; i < 20000; ++i) parallel_run([&](int, int) { calls++; });
+  EXPECT_EQ(calls.load(), 2 * 20000);
+  calls = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    parallel_run([&](int t, int) {
+      if (t == 1) std::this_thread::sleep_for(std::chrono::milliseconds(i % 2 ? 1 : 0));
+      calls++;
+    });
+  }
+  EXPECT_EQ(calls.load(), 2 * 20);
+  set_num_threads(old);
+}
+
 }  // namespace
 }  // namespace dsvl
