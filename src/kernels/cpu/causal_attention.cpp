@@ -89,8 +89,8 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
     float* scores = scratch.thread_buffer(thread);
     const int64_t t0 = fixed ? n_tasks * thread / n_threads : 0;
     const int64_t t1 = fixed ? n_tasks * (thread + 1) / n_threads : n_tasks;
-    auto take = [&](int64_t t) { return fixed ? t + 1 : next.fetch_add(1); };
-    for (int64_t t = fixed ? t0 : take(0); t < t1; t = take(t)) {
+    const auto next_task = [&](int64_t t) { return fixed ? t + 1 : next.fetch_add(1); };
+    for (int64_t t = fixed ? t0 : next.fetch_add(1); t < t1; t = next_task(t)) {
       // Locate the job; within a job, the last (longest) row blocks go first so the causal
       // triangle's uneven work balances out.
       int64_t local = t;

@@ -342,18 +342,8 @@ void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t 
   _tile_stored(3, acc + 1024 + 16, 4 * 32);
 }
 
-// Small M: fn(n0, n1) over [0, N) split between the threads in whole 32-column panels (on the
-// caller's thread alone when the product is small).
-template <typename Fn>
-void split_panels(int64_t M, int64_t N, int64_t K, Fn&& fn) {
-  if (M * N * K < (int64_t(1) << 18)) return fn(int64_t(0), N);
-  const int64_t units = (N + kNR - 1) / kNR;
-  parallel_run([&](int t, int nt) {
-    const int64_t b = std::min(N, units * t / nt * kNR),
-                  e = std::min(N, units * (t + 1) / nt * kNR);
-    if (b < e) fn(b, e);
-  });
-}
+// Small-M products too small to share between threads (split_panels runs them on the caller's).
+bool serial_small_m(int64_t M, int64_t N, int64_t K) { return M * N * K < (int64_t(1) << 18); }
 
 // Small M on repacked weights: the blocked kernel's own tile products (A, zero-padded to 16
 // rows, times each panel's B tiles), two panels at a time, so no operand is packed per call.
@@ -430,7 +420,7 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
     thread_local std::vector<uint16_t> abuf;
     uint16_t* Abf = scratch(abuf, size_t(16 * ldA));
     convert_a_bf16(A, lda, M, 0, K, Abf, ldA);
-    split_panels(M, N, K, [&](int64_t b, int64_t e) {
+    split_panels(N, serial_small_m(M, N, K), [&](int64_t b, int64_t e) {
       amx_small_m_panels(Abf, ldA, M, B, C, ldc, b, e, Kp, ep);
     });
     std::memset(Abf, 0, size_t(M * ldA) * sizeof(uint16_t));
@@ -441,7 +431,7 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
     thread_local std::vector<uint32_t> xbuf;
     uint32_t* Xv = scratch(xbuf, size_t(Kp / 2 * 16));
     pack_x_pairs(A, lda, M, K, Kp, Xv);
-    split_panels(M, N, K,
+    split_panels(N, serial_small_m(M, N, K),
                  [&](int64_t b, int64_t e) { amx_small_m(Xv, M, B, C, ldc, b, e, N, K, Kp, ep); });
     return true;
   }

@@ -6,11 +6,13 @@
 // BF16. A and C are float32 row-major with leading dimensions.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/threadpool.h"
 
 namespace dsvl::kernels::detail {
 
@@ -41,6 +43,20 @@ inline int64_t panel_elems(int64_t K) { return panel_k(K) * kNR; }
 inline uint16_t panel_at(const BMatrix& B, int64_t n, int64_t k) {
   return static_cast<const uint16_t*>(
       B.data)[n / kNR * panel_elems(B.ld) + k / 2 * 2 * kNR + 2 * (n % kNR) + k % 2];
+}
+
+// The small-M kernels' split of the work: fn(n0, n1) over [0, N) divided between the threads
+// in whole kNR-column panels (each thread streams its own panels of a repacked weight), or
+// on the caller's thread alone when `serial` (products too small to share).
+template <typename Fn>
+void split_panels(int64_t N, bool serial, Fn&& fn) {
+  if (serial) return fn(int64_t(0), N);
+  const int64_t units = (N + kNR - 1) / kNR;
+  parallel_run([&](int t, int nt) {
+    const int64_t b = std::min(N, units * t / nt * kNR),
+                  e = std::min(N, units * (t + 1) / nt * kNR);
+    if (b < e) fn(b, e);
+  });
 }
 
 // Fetches the lines of a C tile (mr rows of 32 floats, ldc apart) for writing, before a

@@ -120,16 +120,15 @@ void pack_b_f32_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
   const uint32_t* src =
       static_cast<const uint32_t*>(B.data) + n0 / kNR * (panel_elems(B.ld) / 2) + k0 / 2 * kNR;
   const __mmask16 m0 = simd::mask16(nr), m1 = simd::mask16(nr - 16);
-  const __m512i hi_mask = _mm512_set1_epi32(int(0xFFFF0000u));
   for (int k = 0; k < kc; k += 2) {
     const uint32_t* s = src + k / 2 * kNR;
     const __m512i lo = _mm512_maskz_loadu_epi32(m0, s), hi = _mm512_maskz_loadu_epi32(m1, s + 16);
     float* d = dst + k * kNR;
-    _mm512_storeu_si512(d, _mm512_slli_epi32(lo, 16));
-    _mm512_storeu_si512(d + 16, _mm512_slli_epi32(hi, 16));
+    _mm512_storeu_ps(d, simd::bf16_pair_even(lo));
+    _mm512_storeu_ps(d + 16, simd::bf16_pair_even(hi));
     if (k + 1 == kc) break;
-    _mm512_storeu_si512(d + kNR, _mm512_and_si512(lo, hi_mask));
-    _mm512_storeu_si512(d + kNR + 16, _mm512_and_si512(hi, hi_mask));
+    _mm512_storeu_ps(d + kNR, simd::bf16_pair_odd(lo));
+    _mm512_storeu_ps(d + kNR + 16, simd::bf16_pair_odd(hi));
   }
 }
 #endif

@@ -17,19 +17,10 @@
 namespace dsvl::kernels::detail {
 namespace {
 
-// Runs fn(row_begin, row_end) over [0, N) split between the threads in multiples of 32 rows
-// (whole panels of repacked weights).
-template <typename Fn>
-void split_rows(int64_t N, int64_t work, Fn&& fn) {
-  if (work < (int64_t(1) << 16) || N < 64) return fn(int64_t(0), N);
-  parallel_run([&](int t, int nt) {
-    const int64_t units = (N + 31) / 32;
-    const int64_t b = std::min(N, units * t / nt * 32), e = std::min(N, units * (t + 1) / nt * 32);
-    if (b < e) fn(b, e);
-  });
-}
-
 #if defined(__AVX512F__)
+
+// Products too small to share between threads (split_panels runs them on the caller's).
+bool serial(int64_t M, int64_t N, int64_t K) { return M * N * K < (int64_t(1) << 16) || N < 64; }
 
 // The microkernels' epilogue for M rows × 16 columns starting at column n0 (rows valid).
 template <int M>
@@ -86,7 +77,6 @@ void gemv_group_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int
                     int64_t n0, int rows, int64_t K, const Epilogue& ep) {
   constexpr bool kPairs = D == DType::kBF16;
   constexpr int kStep = kPairs ? 32 : 16;  // k per transpose
-  const __m512i hi_mask = _mm512_set1_epi32(int(0xFFFF0000u));
   for (int64_t kb = 0; kb < K; kb += kKCf32) {
     const int64_t ke = std::min<int64_t>(K, kb + kKCf32);
     __m512 acc[M];
@@ -101,11 +91,11 @@ void gemv_group_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int
         for (int c = 0; 2 * c < kt; ++c) {
           const __m512i p = _mm512_castps_si512(r[c]);
           const float* a = A + k + 2 * c;
-          const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(p, 16));
+          const __m512 even = simd::bf16_pair_even(p);
           for (int i = 0; i < M; ++i)
             acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * lda]), even, acc[i]);
           if (2 * c + 1 >= kt) break;
-          const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(p, hi_mask));
+          const __m512 odd = simd::bf16_pair_odd(p);
           for (int i = 0; i < M; ++i)
             acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * lda + 1]), odd, acc[i]);
         }
@@ -140,7 +130,6 @@ void gemv_panel_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int
                     int64_t n0, int cols, int64_t K, const Epilogue& ep) {
   const int64_t pstride = panel_elems(K) / 2;  // pairs per panel
   const uint32_t* P = static_cast<const uint32_t*>(B.data) + n0 / kNR * pstride;
-  const __m512i hi_mask = _mm512_set1_epi32(int(0xFFFF0000u));
   for (int64_t kb = 0; kb < K; kb += kKCf32) {  // kb even: k below is the even one of a pair
     const int64_t ke = std::min<int64_t>(K, kb + kKCf32);
     __m512 acc[2 * NP][M];
@@ -153,13 +142,13 @@ void gemv_panel_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int
       for (int h = 0; h < 2 * NP; ++h)
         w[h] = _mm512_loadu_si512(P + h / 2 * pstride + p * kNR + h % 2 * 16);
       for (int h = 0; h < 2 * NP; ++h) {
-        const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(w[h], 16));
+        const __m512 even = simd::bf16_pair_even(w[h]);
         for (int i = 0; i < M; ++i)
           acc[h][i] = _mm512_fmadd_ps(_mm512_set1_ps(A[i * lda + k]), even, acc[h][i]);
       }
       if (k + 1 == ke) break;
       for (int h = 0; h < 2 * NP; ++h) {
-        const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(w[h], hi_mask));
+        const __m512 odd = simd::bf16_pair_odd(w[h]);
         for (int i = 0; i < M; ++i)
           acc[h][i] = _mm512_fmadd_ps(_mm512_set1_ps(A[i * lda + k + 1]), odd, acc[h][i]);
       }
@@ -255,12 +244,12 @@ template <int M>
 void gemv_f32_m(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t N,
                 int64_t K, const Epilogue& ep) {
   if (B.panels)
-    return split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+    return split_panels(N, serial(M, N, K), [&](int64_t b, int64_t e) {
       walk_panels<M>(b, e, [&](auto np, int64_t n, int cols) {
         gemv_panel_f32<M, decltype(np)::value>(A, lda, B, C, ldc, n, cols, K, ep);
       });
     });
-  split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+  split_panels(N, serial(M, N, K), [&](int64_t b, int64_t e) {
     walk_rows(b, e, [&](int64_t n, int rows) {
       switch (B.dtype) {
         case DType::kF32:
@@ -280,12 +269,12 @@ template <int M>
 void gemv_dot_m(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int64_t ldc, int64_t N,
                 int64_t K, const Epilogue& ep) {
   if (B.panels)
-    return split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+    return split_panels(N, serial(M, N, K), [&](int64_t b, int64_t e) {
       walk_panels<M>(b, e, [&](auto np, int64_t n, int cols) {
         gemv_panel_dot<M, decltype(np)::value>(X, ldx, B, C, ldc, n, cols, K, ep);
       });
     });
-  split_rows(N, M * N * K, [&](int64_t b, int64_t e) {
+  split_panels(N, serial(M, N, K), [&](int64_t b, int64_t e) {
     walk_rows(b, e, [&](int64_t n, int rows) {
       switch (B.dtype) {
         case DType::kF32:

@@ -44,6 +44,11 @@ inline __m512 load_bf16(const uint16_t* p, __mmask16 m) {
 inline __m512 load_bf16(const uint16_t* p) {
   return widen_bf16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
+// 16 bf16 pairs (k, k+1) in 32-bit lanes: the even-k values and the odd-k values as floats.
+inline __m512 bf16_pair_even(__m512i p) { return _mm512_castsi512_ps(_mm512_slli_epi32(p, 16)); }
+inline __m512 bf16_pair_odd(__m512i p) {
+  return _mm512_castsi512_ps(_mm512_and_si512(p, _mm512_set1_epi32(int(0xFFFF0000u))));
+}
 
 // 16 floats → 16 bf16 in the low halves of 32-bit lanes, round to nearest even, NaN quieted.
 // Integer arithmetic (not vcvtneps2bf16) so denormals round exactly like f32_to_bf16.
