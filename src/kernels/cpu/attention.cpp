@@ -9,10 +9,11 @@
 #include <cmath>
 #include <vector>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/softmax.h"
 
 namespace dsvl::kernels {
@@ -88,12 +89,63 @@ void nn_tile_rows(int mr, const float* A, int64_t lda, const float* B, int64_t l
       return nn_tile<kMR, NV>(A, lda, B, ldb, C, ldc, K, tail);
   }
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+// AVX2 (16 ymm): kMR rows × 16 columns in 12 accumulators; per k two B loads, kMR broadcasts.
+constexpr int kMR = 6;
+
+// C[MR, NV·8] = A[MR, K]·B[K, NV·8]; the last 8-column vector is masked by `tail`.
+template <int MR, int NV>
+void nn_tile(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+             int64_t K, __m256i tail) {
+  __m256 acc[MR][NV];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m256 b[NV];
+    if constexpr (NV == 2) b[0] = _mm256_loadu_ps(B + k * ldb);
+    b[NV - 1] = _mm256_maskload_ps(B + k * ldb + 8 * (NV - 1), tail);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) {
+    if constexpr (NV == 2) _mm256_storeu_ps(C + r * ldc, acc[r][0]);
+    _mm256_maskstore_ps(C + r * ldc + 8 * (NV - 1), tail, acc[r][NV - 1]);
+  }
+}
+
+template <int NV>
+void nn_tile_rows(int mr, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                  int64_t ldc, int64_t K, __m256i tail) {
+  switch (mr) {
+    case 1:
+      return nn_tile<1, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 2:
+      return nn_tile<2, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 3:
+      return nn_tile<3, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 4:
+      return nn_tile<4, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    case 5:
+      return nn_tile<5, NV>(A, lda, B, ldb, C, ldc, K, tail);
+    default:
+      return nn_tile<kMR, NV>(A, lda, B, ldb, C, ldc, K, tail);
+  }
+}
 #endif
 
 // Query rows per block: one register tile of rows; the [kBlockRows, n_k] score block stays in
 // L2 (14 × 4096 × 4 = 224 KB).
 #if defined(__AVX512F__)
 constexpr int64_t kBlockRows = kMR;
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int64_t kBlockRows = 2 * kMR;
 #else
 constexpr int64_t kBlockRows = 16;
 #endif
@@ -110,6 +162,18 @@ void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
     for (int64_t i = 0; i < M; i += kMR) {
       const int mr = int(std::min<int64_t>(kMR, M - i));
       if (nc > 16)
+        nn_tile_rows<2>(mr, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K, tail);
+      else
+        nn_tile_rows<1>(mr, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K, tail);
+    }
+  }
+#elif defined(__AVX2__) && defined(__FMA__)
+  for (int64_t j = 0; j < N; j += 16) {
+    const int64_t nc = std::min<int64_t>(16, N - j);
+    const __m256i tail = simd::mask8(int(nc > 8 ? nc - 8 : nc));
+    for (int64_t i = 0; i < M; i += kMR) {
+      const int mr = int(std::min<int64_t>(kMR, M - i));
+      if (nc > 8)
         nn_tile_rows<2>(mr, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K, tail);
       else
         nn_tile_rows<1>(mr, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K, tail);

@@ -143,9 +143,77 @@ constexpr SoftmaxPvFn kSoftmaxPv[16] = {
     softmax_pv<7>,  softmax_pv<8>,  softmax_pv<9>,  softmax_pv<10>, softmax_pv<11>, softmax_pv<12>,
     softmax_pv<13>, softmax_pv<14>, softmax_pv<15>, softmax_pv<16>};
 
-#endif  // __AVX512F__
+#elif defined(__AVX2__) && defined(__FMA__)
 
-// Portable form of the softmax and p·v, for builds without AVX-512 and head_dim > 256.
+// AVX2 (head_dim a multiple of 8): the same steps as the AVX-512 code above, on 8 lanes.
+void softmax_row_bf16(float* s, int64_t n) {
+  int64_t j = 0;
+  float mx = -std::numeric_limits<float>::infinity();
+  __m256 vmx = _mm256_set1_ps(mx);
+  for (; j + 8 <= n; j += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(s + j));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmx);
+  for (const float l : lanes) mx = std::max(mx, l);
+  for (; j < n; ++j) mx = std::max(mx, s[j]);
+  const __m256 m = _mm256_set1_ps(mx);
+  __m256 vs = _mm256_setzero_ps();
+  for (j = 0; j + 8 <= n; j += 8) {
+    const __m256 e = vecmath::exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
+    _mm256_storeu_ps(s + j, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  float sum = simd::hsum(vs);
+  for (; j < n; ++j) sum += (s[j] = vecmath::exp_scalar(s[j] - mx));
+  const float inv = 1.0f / sum;
+  for (j = 0; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), _mm256_set1_ps(inv)));
+  for (; j < n; ++j) s[j] *= inv;
+}
+
+inline __m256 load_bf16x8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// out = Σ_j p[j]·v_j over n keys, value lanes [c0, c0 + 8·NG): one FMA chain per lane.
+template <int NG>
+void pv_row(const float* p, int64_t n, const uint16_t* v, int d, int c0, float* out) {
+  __m256 acc[NG];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    const __m256 pj = _mm256_broadcast_ss(p + j);
+    for (int c = 0; c < NG; ++c)
+      acc[c] = _mm256_fmadd_ps(pj, load_bf16x8(v + j * d + c0 + 8 * c), acc[c]);
+  }
+  for (int c = 0; c < NG; ++c) _mm256_storeu_ps(out + c0 + 8 * c, acc[c]);
+}
+
+constexpr int64_t kWidenRows = 8;  // as above: prefill blocks widen v and run gemm_nn
+
+void softmax_pv_avx2(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
+                     const uint16_t* v, int d) {
+  for (int64_t i = 0; i < n_rows; ++i) softmax_row_bf16(s + i * lds, keys0 + i);
+  if (n_rows >= kWidenRows) {
+    const int64_t k_end = keys0 + n_rows - 1;
+    thread_local std::vector<float> vbuf;
+    float* vf = scratch(vbuf, size_t(k_end * d));
+    for (int64_t e = 0; e < k_end * d; e += 8) _mm256_storeu_ps(vf + e, load_bf16x8(v + e));
+    for (int64_t i = 0; i < n_rows; ++i)
+      std::fill(s + i * lds + keys0 + i, s + i * lds + k_end, 0.0f);
+    gemm_nn(s, lds, vf, d, out, ldo, n_rows, d, k_end);
+    return;
+  }
+  for (int64_t i = 0; i < n_rows; ++i) {
+    int c0 = 0;
+    for (; c0 + 64 <= d; c0 += 64) pv_row<8>(s + i * lds, keys0 + i, v, d, c0, out + i * ldo);
+    for (; c0 < d; c0 += 8) pv_row<1>(s + i * lds, keys0 + i, v, d, c0, out + i * ldo);
+  }
+}
+
+#endif  // __AVX512F__ / __AVX2__
+
+// Portable form of the softmax and p·v, for builds without AVX-512 or AVX2 and head_dims the
+// vector forms do not take.
 void softmax_pv_scalar(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows,
                        int64_t keys0, const uint16_t* v, int d) {
   for (int64_t i = 0; i < n_rows; ++i) {
@@ -172,6 +240,9 @@ void divide_scores(float* s, int64_t n, float sqrt_d) {
 #if defined(__AVX512F__)
   for (const __m512 div = _mm512_set1_ps(sqrt_d); j + 16 <= n; j += 16)
     _mm512_storeu_ps(s + j, _mm512_div_ps(_mm512_loadu_ps(s + j), div));
+#elif defined(__AVX2__) && defined(__FMA__)
+  for (const __m256 div = _mm256_set1_ps(sqrt_d); j + 8 <= n; j += 8)
+    _mm256_storeu_ps(s + j, _mm256_div_ps(_mm256_loadu_ps(s + j), div));
 #endif
   for (; j < n; ++j) s[j] = s[j] / sqrt_d;
 }
@@ -189,6 +260,8 @@ void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int6
 #if defined(__AVX512F__)
   const int nc = (d + 15) / 16;
   if (nc >= 1 && nc <= 16) return kSoftmaxPv[nc - 1](scores, lds, out, ldo, n_rows, keys0, v, d);
+#elif defined(__AVX2__) && defined(__FMA__)
+  if (d % 8 == 0) return softmax_pv_avx2(scores, lds, out, ldo, n_rows, keys0, v, d);
 #endif
   softmax_pv_scalar(scores, lds, out, ldo, n_rows, keys0, v, d);
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/threadpool.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/vecmath.h"
 
 namespace dsvl::kernels {
@@ -26,6 +27,15 @@ void gelu_range(float* x, int64_t n) {
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512 e = vecmath::erf16(_mm512_mul_ps(v, s));
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, e)));
+  }
+#elif defined(__AVX2__) && defined(__FMA__)
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  const __m256 s = _mm256_set1_ps(kInvSqrt2);
+  for (; i < n; i += 8) {
+    const __m256i m = simd::mask8(int(std::min<int64_t>(8, n - i)));
+    const __m256 v = _mm256_maskload_ps(x + i, m);
+    const __m256 e = vecmath::erf8(_mm256_mul_ps(v, s));
+    _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e)));
   }
 #endif
   for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + vecmath::erf_scalar(x[i] * kInvSqrt2));

@@ -115,8 +115,10 @@ struct DotKernel {
 #endif
 };
 
-// bf16-rounded float32 values through the float32 GEMM. The rounded copies live in per-thread
-// buffers that only grow, so decode steps do not allocate on this path either.
+// bf16-rounded float32 values through the float32 kernels (the small-M one for M ≤ kGemvMaxM,
+// same order). BF16 weights, stored or repacked, are used as they are; F32/F16 ones are rounded
+// into a copy. The copies live in per-thread buffers that only grow, so decode steps do not
+// allocate on this path either. The bf16 path of CPUs without AVX512_BF16 (AVX2: Zen 3).
 void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
                         int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
   thread_local std::vector<float> abuf;
@@ -125,11 +127,12 @@ void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C,
   for (int64_t i = 0; i < M; ++i)
     for (int64_t k = 0; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
   BMatrix bb = B;
-  if (B.dtype != DType::kBF16 || B.panels) {
+  if (B.dtype != DType::kBF16) {
     uint16_t* b = scratch(bbuf, size_t(N * K));
     for (int64_t n = 0; n < N; ++n) row_to_bf16(B, n, K, b + n * K);
     bb = BMatrix{DType::kBF16, b, K};
   }
+  if (M <= kGemvMaxM) return gemv_f32(a, K, bb, C, ldc, M, N, K, ep);
   gemm_f32(a, K, bb, C, ldc, M, N, K, ep);
 }
 

@@ -131,7 +131,61 @@ void pack_b_f32_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
     _mm512_storeu_ps(d + kNR + 16, simd::bf16_pair_odd(hi));
   }
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+// pack_b_f32 from repacked panels, AVX2: as above with four 8-pair vectors per pair row (the
+// padding columns of a repacked panel are zero, so whole rows are read; columns ≥ nr cleared).
+void pack_b_f32_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float* dst) {
+  if (n0 % kNR != 0 || k0 % 2 != 0) return pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
+  const uint32_t* src =
+      static_cast<const uint32_t*>(B.data) + n0 / kNR * (panel_elems(B.ld) / 2) + k0 / 2 * kNR;
+  for (int k = 0; k < kc; k += 2) {
+    const uint32_t* s = src + k / 2 * kNR;
+    float* d = dst + k * kNR;
+    const bool odd = k + 1 < kc;
+    for (int v = 0; v < kNR; v += 8) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + v));
+      _mm256_storeu_ps(d + v, simd::bf16_pair_even(w));
+      if (odd) _mm256_storeu_ps(d + kNR + v, simd::bf16_pair_odd(w));
+    }
+    if (nr < kNR)
+      for (int h = 0; h < (odd ? 2 : 1); ++h) std::fill(d + h * kNR + nr, d + (h + 1) * kNR, 0.0f);
+  }
+}
 #endif
+
+// pack_b_bf16 from rows in their stored dtype, row by row without a dtype switch per element
+// (without AVX-512: the load-time repacking of every weight runs through here).
+template <typename T, typename Round>
+[[maybe_unused]] void pack_b_bf16_rows(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
+                                       uint16_t* dst, Round round) {
+  const int kp = (kc + 1) / 2;
+  for (int j = 0; j < nr; ++j) {
+    const T* src = static_cast<const T*>(B.data) + (n0 + j) * B.ld + k0;
+    for (int p = 0; p < kc / 2; ++p) {
+      dst[(p * kNR + j) * 2] = round(src[2 * p]);
+      dst[(p * kNR + j) * 2 + 1] = round(src[2 * p + 1]);
+    }
+    if (kc % 2 != 0) {
+      dst[((kp - 1) * kNR + j) * 2] = round(src[kc - 1]);
+      dst[((kp - 1) * kNR + j) * 2 + 1] = 0;
+    }
+  }
+  if (nr < kNR)
+    for (int p = 0; p < kp; ++p)
+      std::memset(dst + (p * kNR + nr) * 2, 0, size_t(kNR - nr) * 2 * sizeof(uint16_t));
+}
+
+// pack_b_f32 from rows in their stored dtype, element by element without a dtype switch.
+template <typename T, typename Widen>
+[[maybe_unused]] void pack_b_f32_rows(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
+                                      float* dst, Widen widen) {
+  for (int j = 0; j < nr; ++j) {
+    const T* src = static_cast<const T*>(B.data) + (n0 + j) * B.ld + k0;
+    for (int k = 0; k < kc; ++k) dst[k * kNR + j] = widen(src[k]);
+  }
+  if (nr < kNR)
+    for (int k = 0; k < kc; ++k) std::fill(dst + k * kNR + nr, dst + (k + 1) * kNR, 0.0f);
+}
 
 }  // namespace
 
@@ -147,7 +201,21 @@ void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float*
       return pack_b_f32_t<DType::kBF16>(B, n0, nr, k0, kc, dst);
   }
 #else
-  pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
+  if (B.panels) {
+#if defined(__AVX2__) && defined(__FMA__)
+    return pack_b_f32_panels(B, n0, nr, k0, kc, dst);
+#else
+    return pack_b_f32_scalar(B, n0, nr, k0, kc, dst);
+#endif
+  }
+  switch (B.dtype) {
+    case DType::kF32:
+      return pack_b_f32_rows<float>(B, n0, nr, k0, kc, dst, [](float x) { return x; });
+    case DType::kF16:
+      return pack_b_f32_rows<uint16_t>(B, n0, nr, k0, kc, dst, f16_to_f32);
+    default:
+      return pack_b_f32_rows<uint16_t>(B, n0, nr, k0, kc, dst, bf16_to_f32);
+  }
 #endif
 }
 
@@ -163,7 +231,15 @@ void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint1
       return pack_b_bf16_t<DType::kBF16>(B, n0, nr, k0, kc, dst);
   }
 #else
-  pack_b_bf16_scalar(B, n0, nr, k0, kc, dst);
+  switch (B.dtype) {
+    case DType::kF32:
+      return pack_b_bf16_rows<float>(B, n0, nr, k0, kc, dst, f32_to_bf16);
+    case DType::kF16:
+      return pack_b_bf16_rows<uint16_t>(B, n0, nr, k0, kc, dst,
+                                        [](uint16_t h) { return f32_to_bf16(f16_to_f32(h)); });
+    default:
+      return pack_b_bf16_rows<uint16_t>(B, n0, nr, k0, kc, dst, [](uint16_t h) { return h; });
+  }
 #endif
 }
 

@@ -172,6 +172,87 @@ void walk_panels(int64_t b, int64_t e, Fn&& fn) {
 
 #endif
 
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+
+// AVX2 + FMA (no AVX-512): repacked weights only (BF16 panels, the bf16 path's and the f32
+// path's form of BF16 matrices); weights in rows go through the blocked GEMM, whose packing
+// transposes them. Same canonical order as the blocked kernels: per K block, one FMA chain per
+// output element over k.
+
+bool serial(int64_t M, int64_t N, int64_t K) { return M * N * K < (int64_t(1) << 16) || N < 64; }
+
+// Bytes ahead in each pair-row stream that the kernel prefetches (as kPanelAhead above).
+constexpr int kAhead = 1024;
+
+// V vectors of 8 columns each, columns [n0, n0 + 8V) (crossing panels where 8V > kNR; only
+// the first `cols` computed and stored), against the M rows of A. V·M accumulators ≤ 12.
+template <int M, int V>
+void gemv_vectors_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
+                      int64_t n0, int cols, int64_t K, const Epilogue& ep) {
+  const int64_t pstride = panel_elems(K) / 2;  // pairs per panel
+  const uint32_t* s[V];
+  for (int v = 0; v < V; ++v) {
+    const int64_t n = n0 + 8 * std::min(v, (cols - 1) / 8);  // past the end: re-read the last
+    s[v] = static_cast<const uint32_t*>(B.data) + n / kNR * pstride + n % kNR;
+  }
+  for (int64_t kb = 0; kb < K; kb += kKCf32) {  // kb even: k below is the even one of a pair
+    const int64_t ke = std::min<int64_t>(K, kb + kKCf32);
+    __m256 acc[V][M];
+    for (auto& a : acc)
+      for (int i = 0; i < M; ++i) a[i] = _mm256_setzero_ps();
+    for (int64_t k = kb; k < ke; k += 2) {
+      const int64_t p = k / 2 * kNR;
+      const bool odd = k + 1 < ke;
+      for (int v = 0; v < V; v += 2)  // one 64-byte line per two vectors
+        _mm_prefetch(reinterpret_cast<const char*>(s[v] + p) + kAhead, _MM_HINT_T0);
+      for (int v = 0; v < V; ++v) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s[v] + p));
+        const __m256 even = simd::bf16_pair_even(w);
+        for (int i = 0; i < M; ++i)
+          acc[v][i] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + i * lda + k), even, acc[v][i]);
+        if (!odd) continue;
+        const __m256 oddv = simd::bf16_pair_odd(w);
+        for (int i = 0; i < M; ++i)
+          acc[v][i] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + i * lda + k + 1), oddv, acc[v][i]);
+      }
+    }
+    const bool first = kb == 0, load_c = !first || ep.accumulate;
+    for (int v = 0; v < V && 8 * v < cols; ++v) {
+      const int64_t n = n0 + 8 * v;
+      const int w = std::min(cols - 8 * v, 8);
+      const __m256i m = simd::mask8(w);
+      const __m256 add =
+          (first && ep.bias) ? _mm256_maskload_ps(ep.bias + n, m) : _mm256_setzero_ps();
+      for (int i = 0; i < M; ++i) {
+        float* c = C + i * ldc + n;
+        __m256 x = _mm256_add_ps(acc[v][i], add);
+        if (load_c) x = _mm256_add_ps(x, _mm256_maskload_ps(c, m));
+        _mm256_maskstore_ps(c, m, x);
+      }
+    }
+  }
+}
+
+// Vectors per call for M rows: as many as 12 accumulators allow, 8 (two panels, two pair-row
+// streams) for one row.
+template <int M>
+constexpr int kVectors = M == 1   ? 8
+                         : M <= 3 ? 4
+                         : M <= 6 ? 2
+                                  : 1;
+
+template <int M>
+void gemv_f32_m(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t N,
+                int64_t K, const Epilogue& ep) {
+  constexpr int V = kVectors<M>;
+  split_panels(N, serial(M, N, K), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; n += 8 * V)
+      gemv_vectors_f32<M, V>(A, lda, B, C, ldc, n, int(std::min<int64_t>(8 * V, e - n)), K, ep);
+  });
+}
+
+#endif
+
 #if defined(__AVX512BF16__)
 
 // bf16: X holds the M activation rows as bf16 pairs (row stride ldx pairs, zero-padded).
@@ -297,6 +378,16 @@ void gemv_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t l
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
   if (M > kGemvMaxM) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
+  using Fn = void (*)(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
+                      const Epilogue&);
+  static constexpr Fn kByM[kGemvMaxM] = {gemv_f32_m<1>, gemv_f32_m<2>, gemv_f32_m<3>,
+                                         gemv_f32_m<4>, gemv_f32_m<5>, gemv_f32_m<6>,
+                                         gemv_f32_m<7>, gemv_f32_m<8>};
+  kByM[M - 1](A, lda, B, C, ldc, N, K, ep);
+#elif defined(__AVX2__) && defined(__FMA__)
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
+  if (M > kGemvMaxM || !B.panels) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
   using Fn = void (*)(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
                       const Epilogue&);
   static constexpr Fn kByM[kGemvMaxM] = {gemv_f32_m<1>, gemv_f32_m<2>, gemv_f32_m<3>,

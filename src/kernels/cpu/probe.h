@@ -10,7 +10,7 @@ namespace dsvl::kernels {
 struct MachineLimits {
   double read_gbps = 0;          // memory read bandwidth, GB/s (10⁹ bytes), all threads
   double fp32_gflops = 0;        // float32 FMA peak, GFLOP/s (an FMA counts 2)
-  double bf16_gflops = 0;        // peak of the instruction the bf16 GEMM uses (AMX or vdpbf16ps)
+  double bf16_gflops = 0;        // peak of what the bf16 GEMM uses (AMX, vdpbf16ps, or FP32 FMA)
   double bf16_dot_gflops = 0;    // AVX512_BF16 vdpbf16ps peak (0 if the build lacks it)
   double amx_bf16_gflops = 0;    // AMX TDPBF16PS peak (0 without AMX)
   const char* bf16_kernel = "";  // kernels::bf16_kernel_name() at probe time

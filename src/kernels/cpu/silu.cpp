@@ -22,6 +22,12 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
           const __m512 y = vecmath::silu16(_mm512_maskz_loadu_ps(m, gate + i));
           _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(y, _mm512_maskz_loadu_ps(m, up + i)));
         }
+#elif defined(__AVX2__) && defined(__FMA__)
+        for (; i < i1; i += 8) {
+          const __m256i m = simd::mask8(int(std::min<int64_t>(8, i1 - i)));
+          const __m256 y = vecmath::silu8(_mm256_maskload_ps(gate + i, m));
+          _mm256_maskstore_ps(out + i, m, _mm256_mul_ps(y, _mm256_maskload_ps(up + i, m)));
+        }
 #else
         for (; i < i1; ++i) {
           const float g = gate[i];

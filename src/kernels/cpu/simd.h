@@ -1,6 +1,7 @@
-// Small AVX-512 helpers shared by the GEMM kernels: masked widening loads of half types,
+// Small SIMD helpers shared by the GEMM kernels. AVX-512: masked widening loads of half types,
 // round-to-nearest-even to bf16 (bit-exact with dsvl::f32_to_bf16, denormals kept), and a
-// 16×16 float transpose. Only meaningful when compiled with AVX-512 (-march=native).
+// 16×16 float transpose. AVX2 + FMA (CPUs without AVX-512, e.g. Zen 3): the same names on
+// 8-lane vectors where the kernels need them. Only meaningful with -march=native.
 #pragma once
 
 #include <cstdint>
@@ -100,4 +101,30 @@ inline void transpose16x16(__m512 r[16]) {
 
 }  // namespace dsvl::kernels::simd
 
-#endif  // __AVX512F__
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+namespace dsvl::kernels::simd {
+
+// Sum of the 8 lanes.
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Lane mask (all ones in lanes < n) for _mm256_maskload_ps / _mm256_maskstore_ps.
+inline __m256i mask8(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// 8 bf16 pairs (k, k+1) in 32-bit lanes: the even-k values and the odd-k values as floats.
+inline __m256 bf16_pair_even(__m256i p) { return _mm256_castsi256_ps(_mm256_slli_epi32(p, 16)); }
+inline __m256 bf16_pair_odd(__m256i p) {
+  return _mm256_castsi256_ps(_mm256_and_si256(p, _mm256_set1_epi32(int(0xFFFF0000u))));
+}
+
+}  // namespace dsvl::kernels::simd
+
+#endif  // __AVX512F__ / __AVX2__

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/threadpool.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/vecmath.h"
 
 namespace dsvl::kernels {
@@ -22,6 +23,12 @@ void softmax_row(float* x, int64_t n) {
   __m512 vmx = _mm512_set1_ps(mx);
   for (; i + 16 <= n; i += 16) vmx = _mm512_max_ps(vmx, _mm512_loadu_ps(x + i));
   mx = _mm512_reduce_max_ps(vmx);
+#elif defined(__AVX2__) && defined(__FMA__)
+  __m256 vmx = _mm256_set1_ps(mx);
+  for (; i + 8 <= n; i += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + i));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmx);
+  for (const float l : lanes) mx = std::max(mx, l);
 #endif
   for (; i < n; ++i) mx = std::max(mx, x[i]);
   i = 0;
@@ -35,6 +42,15 @@ void softmax_row(float* x, int64_t n) {
     vs = _mm512_add_ps(vs, e);
   }
   sum = _mm512_reduce_add_ps(vs);
+#elif defined(__AVX2__) && defined(__FMA__)
+  const __m256 m = _mm256_set1_ps(mx);
+  __m256 vs = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = vecmath::exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    _mm256_storeu_ps(x + i, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  sum = simd::hsum(vs);
 #endif
   for (; i < n; ++i) {
     x[i] = vecmath::exp_scalar(x[i] - mx);
@@ -45,6 +61,9 @@ void softmax_row(float* x, int64_t n) {
 #if defined(__AVX512F__)
   const __m512 vi = _mm512_set1_ps(inv);
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vi));
+#elif defined(__AVX2__) && defined(__FMA__)
+  const __m256 vi = _mm256_set1_ps(inv);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vi));
 #endif
   for (; i < n; ++i) x[i] *= inv;
 }

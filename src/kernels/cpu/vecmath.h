@@ -1,13 +1,14 @@
 // Vectorised exp and erf for the softmax and GELU kernels. std::exp / std::erf cost 5-20 ns
 // each; SAM-B at 1024 needs ~0.8 G exps (global attention) and ~0.15 G erfs per image, so the
 // hot loops use these 16-lane AVX-512 versions (accuracy ~1e-7 relative, i.e. a few float32
-// ulps; the conformance tolerance is 1e-4 relative). Builds without AVX-512 use the scalar
-// forms below, which follow the same formulas.
+// ulps; the conformance tolerance is 1e-4 relative), or 8-lane AVX2 versions of the same
+// formulas (same bits: every step is one rounded float32 operation in both). Builds with
+// neither use the scalar forms below, which follow the same formulas.
 #pragma once
 
 #include <cmath>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
@@ -101,6 +102,47 @@ inline __m512 erf16(__m512 z) {
       _mm512_fnmadd_ps(exp16(_mm512_sub_ps(_mm512_setzero_ps(), a2)), p, _mm512_set1_ps(1.0f));
   const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(kErfSplit), _CMP_LT_OQ);
   return _mm512_or_ps(_mm512_mask_blend_ps(is_small, large, small), sign);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpLo)), _mm256_set1_ps(kExpHi));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpC[7]);
+  for (int i = 6; i >= 0; --i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpC[i]));
+  // 2^n for n in [-126, 127] (the clamp above keeps it there) is an exact normal float, so the
+  // product rounds once, as _mm512_scalef_ps and std::ldexp do.
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+inline __m256 silu8(__m256 g) {
+  __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+  e = _mm256_blendv_ps(e, _mm256_set1_ps(INFINITY),
+                       _mm256_cmp_ps(g, _mm256_set1_ps(-kExpHi), _CMP_LT_OQ));
+  return _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+inline __m256 erf8(__m256 z) {
+  const __m256 sign = _mm256_and_ps(z, _mm256_set1_ps(-0.0f));
+  const __m256 a =
+      _mm256_min_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), z), _mm256_set1_ps(kErfMax));
+  const __m256 a2 = _mm256_mul_ps(a, a);
+  __m256 small = _mm256_set1_ps(kErfTaylor[10]);
+  for (int i = 9; i >= 0; --i) small = _mm256_fmadd_ps(small, a2, _mm256_set1_ps(kErfTaylor[i]));
+  small = _mm256_mul_ps(a, small);
+  const __m256 t =
+      _mm256_mul_ps(_mm256_sub_ps(_mm256_add_ps(a, a), _mm256_set1_ps(kErfSplit + kErfMax)),
+                    _mm256_set1_ps(1.0f / (kErfMax - kErfSplit)));
+  __m256 p = _mm256_set1_ps(kErfcR[12]);
+  for (int i = 11; i >= 0; --i) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(kErfcR[i]));
+  const __m256 large =
+      _mm256_fnmadd_ps(exp8(_mm256_sub_ps(_mm256_setzero_ps(), a2)), p, _mm256_set1_ps(1.0f));
+  const __m256 is_small = _mm256_cmp_ps(a, _mm256_set1_ps(kErfSplit), _CMP_LT_OQ);
+  return _mm256_or_ps(_mm256_blendv_ps(large, small, is_small), sign);
 }
 #endif
 
