@@ -106,12 +106,10 @@ void run_timed(benchmark::State& st, const Shape& s, double peak, double bytes, 
   }
 }
 
-// The peak the bf16 path's kernel can reach (AMX or vdpbf16ps), or the float32 FMA peak.
+// The peak the bf16 path's kernel can reach (AMX, vdpbf16ps, or the float32 FMA peak where
+// bf16 is emulated), or the float32 FMA peak.
 double peak_for(Precision p) {
-  if (p == Precision::kF32) return limits().fp32_gflops;
-  return dsvl::kernels::detail::bf16_kernel() == dsvl::kernels::detail::Bf16Kernel::kAmx
-             ? limits().amx_bf16_gflops
-             : limits().bf16_dot_gflops;
+  return p == Precision::kF32 ? limits().fp32_gflops : limits().bf16_gflops;
 }
 
 void bm_ours(benchmark::State& st, Shape s, DType t, Precision p) {

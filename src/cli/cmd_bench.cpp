@@ -72,11 +72,15 @@ void print_footer(const rb::Bench& bench, bool probe) {
   if (probe) {
     const auto& l = bench.limits();
     // The bf16 rows' limit is the peak of what the bf16 GEMMs run on (AMX tiles where the CPU
-    // has them, else vdpbf16ps); both peaks are printed.
-    std::printf("machine: read %.1f GB/s, FP32 FMA %.0f GFLOP/s, BF16 dot (vdpbf16ps) %.0f GFLOP/s",
-                l.read_gbps, l.fp32_gflops, l.bf16_dot_gflops);
+    // has them, else vdpbf16ps, else the FP32 FMA peak: emulated); every peak measured is printed.
+    std::printf("machine: read %.1f GB/s, FP32 FMA %.0f GFLOP/s", l.read_gbps, l.fp32_gflops);
+    if (l.bf16_dot_gflops > 0)
+      std::printf(", BF16 dot (vdpbf16ps) %.0f GFLOP/s", l.bf16_dot_gflops);
     if (l.amx_bf16_gflops > 0) std::printf(", AMX %.0f GFLOP/s", l.amx_bf16_gflops);
-    std::printf("; bf16 peak = %s\n", l.bf16_kernel);
+    std::printf("; bf16 peak = %s", l.bf16_kernel);
+    if (l.bf16_dot_gflops <= 0 && l.amx_bf16_gflops <= 0)
+      std::printf(" (no bf16 instructions: bf16 values in FP32 FMAs)");
+    std::printf("\n");
   }
   std::printf("load average: %s\n", load_average().c_str());
 }
