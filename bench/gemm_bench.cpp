@@ -122,6 +122,19 @@ void bm_ours(benchmark::State& st, Shape s, DType t, Precision p) {
   });
 }
 
+// BF16 weights repacked into panels, as the LLM holds them by default (WeightArena).
+void bm_ours_repacked(benchmark::State& st, Shape s, Precision p) {
+  const Weights w = make_weights(s, DType::kBF16);
+  std::vector<dsvl::kernels::PackedWeight> packed;
+  for (const TensorView& v : w.views) packed.push_back(dsvl::kernels::pack_bf16(v));
+  const std::vector<float> x = activations(s);
+  std::vector<float> y(size_t(s.M * s.N));
+  run_timed(st, s, peak_for(p), double(w.views[0].nbytes()), [&](int64_t i) {
+    dsvl::kernels::linear(x.data(), s.M, packed[size_t(i) % packed.size()].view(), nullptr,
+                          y.data(), p);
+  });
+}
+
 // The bf16 path forced onto AVX512_BF16 dot products (the kernel Zen 4/5 use).
 void bm_ours_dot(benchmark::State& st, Shape s) {
   dsvl::kernels::detail::set_bf16_kernel(dsvl::kernels::detail::Bf16Kernel::kDot);
@@ -230,6 +243,8 @@ int register_all() {
     reg("ours_f32/" + s.str() + "/f16w", bm_ours, s, DType::kF16, Precision::kF32);
     reg("ours_f32/" + s.str() + "/f32w", bm_ours, s, DType::kF32, Precision::kF32);
     reg("ours_bf16/" + s.str() + "/bf16w", bm_ours, s, DType::kBF16, Precision::kBF16);
+    reg("ours_f32/" + s.str() + "/bf16w_repacked", bm_ours_repacked, s, Precision::kF32);
+    reg("ours_bf16/" + s.str() + "/bf16w_repacked", bm_ours_repacked, s, Precision::kBF16);
     reg("ours_bf16_dot/" + s.str() + "/bf16w", bm_ours_dot, s);
 #if defined(DSVL_HAVE_DNNL)
     reg("onednn_f32/" + s.str() + "/f32w", bm_onednn, s, false);

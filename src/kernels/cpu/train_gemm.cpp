@@ -171,6 +171,34 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     _mm512_mask_storeu_ps(ci, m0, v0);
     _mm512_mask_storeu_ps(ci + 16, m1, v1);
   }
+#elif defined(__AVX2__) && defined(__FMA__)
+  // 16 ymm registers: the tile in groups of 3 rows × 32 columns (12 accumulators), each group
+  // one pass over k (the B micro-panel is read again from L1/L2 by each group).
+  for (int i0 = 0; i0 < mr; i0 += 3) {
+    const int i1 = std::min(kMr - 1, i0 + 1), i2 = std::min(kMr - 1, i0 + 2);  // in the panel
+    __m256 acc[3][4];
+    for (auto& r : acc)
+      for (auto& v : r) v = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* ak = a + k * kMr;
+      const __m256 a0 = _mm256_broadcast_ss(ak + i0), a1 = _mm256_broadcast_ss(ak + i1),
+                   a2 = _mm256_broadcast_ss(ak + i2);
+      for (int v = 0; v < 4; ++v) {
+        const __m256 bv = _mm256_loadu_ps(b + k * kNr + 8 * v);
+        acc[0][v] = _mm256_fmadd_ps(a0, bv, acc[0][v]);
+        acc[1][v] = _mm256_fmadd_ps(a1, bv, acc[1][v]);
+        acc[2][v] = _mm256_fmadd_ps(a2, bv, acc[2][v]);
+      }
+    }
+    for (int r = 0; r < 3 && i0 + r < mr; ++r)
+      for (int v = 0; v < 4 && 8 * v < nr; ++v) {
+        float* ci = c + (i0 + r) * ldc + 8 * v;
+        const __m256i m = simd::mask8(nr - 8 * v);
+        __m256 x = acc[r][v];
+        if (add) x = _mm256_add_ps(_mm256_maskload_ps(ci, m), x);
+        _mm256_maskstore_ps(ci, m, x);
+      }
+  }
 #else
   float acc[kMr][kNr] = {};
   for (int64_t k = 0; k < kc; ++k)
