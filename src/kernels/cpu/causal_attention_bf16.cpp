@@ -170,11 +170,6 @@ void softmax_row_bf16(float* s, int64_t n) {
   for (; j < n; ++j) s[j] *= inv;
 }
 
-inline __m256 load_bf16x8(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
 // out = Σ_j p[j]·v_j over n keys, value lanes [c0, c0 + 8·NG): one FMA chain per lane.
 template <int NG>
 void pv_row(const float* p, int64_t n, const uint16_t* v, int d, int c0, float* out) {
@@ -183,7 +178,7 @@ void pv_row(const float* p, int64_t n, const uint16_t* v, int d, int c0, float* 
   for (int64_t j = 0; j < n; ++j) {
     const __m256 pj = _mm256_broadcast_ss(p + j);
     for (int c = 0; c < NG; ++c)
-      acc[c] = _mm256_fmadd_ps(pj, load_bf16x8(v + j * d + c0 + 8 * c), acc[c]);
+      acc[c] = _mm256_fmadd_ps(pj, simd::load_bf16(v + j * d + c0 + 8 * c), acc[c]);
   }
   for (int c = 0; c < NG; ++c) _mm256_storeu_ps(out + c0 + 8 * c, acc[c]);
 }
@@ -197,7 +192,7 @@ void softmax_pv_avx2(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_r
     const int64_t k_end = keys0 + n_rows - 1;
     thread_local std::vector<float> vbuf;
     float* vf = scratch(vbuf, size_t(k_end * d));
-    for (int64_t e = 0; e < k_end * d; e += 8) _mm256_storeu_ps(vf + e, load_bf16x8(v + e));
+    for (int64_t e = 0; e < k_end * d; e += 8) _mm256_storeu_ps(vf + e, simd::load_bf16(v + e));
     for (int64_t i = 0; i < n_rows; ++i)
       std::fill(s + i * lds + keys0 + i, s + i * lds + k_end, 0.0f);
     gemm_nn(s, lds, vf, d, out, ldo, n_rows, d, k_end);

@@ -17,10 +17,12 @@
 namespace dsvl::kernels::detail {
 namespace {
 
-#if defined(__AVX512F__)
-
 // Products too small to share between threads (split_panels runs them on the caller's).
-bool serial(int64_t M, int64_t N, int64_t K) { return M * N * K < (int64_t(1) << 16) || N < 64; }
+[[maybe_unused]] bool serial(int64_t M, int64_t N, int64_t K) {
+  return M * N * K < (int64_t(1) << 16) || N < 64;
+}
+
+#if defined(__AVX512F__)
 
 // The microkernels' epilogue for M rows × 16 columns starting at column n0 (rows valid).
 template <int M>
@@ -178,8 +180,6 @@ void walk_panels(int64_t b, int64_t e, Fn&& fn) {
 // block, one FMA chain per output element over k): weights in rows through 8×8 transposes,
 // repacked BF16 panels through their pair rows.
 
-bool serial(int64_t M, int64_t N, int64_t K) { return M * N * K < (int64_t(1) << 16) || N < 64; }
-
 // The epilogue for M rows × w ≤ 8 columns from column n.
 template <int M>
 void store8(const __m256 acc[M], float* C, int64_t ldc, int64_t n, int w, const Epilogue& ep,
@@ -206,9 +206,9 @@ inline __m256 load8(const BMatrix& B, int64_t row, int64_t k) {
   } else {
     const uint16_t* p = static_cast<const uint16_t*>(B.data) + off;
     _mm_prefetch(reinterpret_cast<const char*>(p) + 384, _MM_HINT_T0);
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if constexpr (D == DType::kF16) return _mm256_cvtph_ps(h);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    if constexpr (D == DType::kF16)
+      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return simd::load_bf16(p);
   }
 }
 
@@ -473,17 +473,7 @@ void gemv_dot_m(const uint32_t* X, int64_t ldx, const BMatrix& B, float* C, int6
 
 void gemv_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
               int64_t N, int64_t K, const Epilogue& ep) {
-#if defined(__AVX512F__)
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
-  if (M > kGemvMaxM) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);
-  using Fn = void (*)(const float*, int64_t, const BMatrix&, float*, int64_t, int64_t, int64_t,
-                      const Epilogue&);
-  static constexpr Fn kByM[kGemvMaxM] = {gemv_f32_m<1>, gemv_f32_m<2>, gemv_f32_m<3>,
-                                         gemv_f32_m<4>, gemv_f32_m<5>, gemv_f32_m<6>,
-                                         gemv_f32_m<7>, gemv_f32_m<8>};
-  kByM[M - 1](A, lda, B, C, ldc, N, K, ep);
-#elif defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return apply_empty_k(C, ldc, M, N, ep);
   if (M > kGemvMaxM) return gemm_f32(A, lda, B, C, ldc, M, N, K, ep);

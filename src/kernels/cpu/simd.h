@@ -119,6 +119,12 @@ inline __m256i mask8(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// 8 bf16 values widened (exactly) to floats.
+inline __m256 load_bf16(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
 // 8 bf16 pairs (k, k+1) in 32-bit lanes: the even-k values and the odd-k values as floats.
 inline __m256 bf16_pair_even(__m256i p) { return _mm256_castsi256_ps(_mm256_slli_epi32(p, 16)); }
 inline __m256 bf16_pair_odd(__m256i p) {
