@@ -3,6 +3,7 @@
 // and accumulates in double; odd sizes, unaligned x, all weight dtypes, M = 1 and large M.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -207,6 +208,46 @@ INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Kernels,
                                   : info.param == Bf16Kernel::kDot ? std::string("Dot")
                                                                    : std::string("Emulated");
                          });
+
+// The emulation rounds the activations (vectorized where the CPU has AVX2, split between
+// threads) exactly as f32_to_bf16 does: ties to even, denormals, overflow to infinity, NaN.
+// Its result must be the float32 kernels' on activations rounded by the scalar conversion.
+TEST(MatmulBf16, EmulationRoundsActivationsLikeScalarConversion) {
+  const float inf = std::numeric_limits<float>::infinity();
+  // Row 0: ties either way, denormals, zeros; row 1: overflow and infinities; row 2: NaN; row
+  // 3: large finite values; row 4: a signalling NaN (apart, so that no row's sum hides a
+  // rounding error in another).
+  const std::vector<std::vector<float>> specials = {
+      {1.00390625f, 1.01171875f, -1.00390625f, -1.01171875f, 1e-40f, -3e-39f, 0.0f, -0.0f,
+       1.1754944e-38f, 2.0f + 1.0f / 64},
+      {3.4e38f, inf, -inf},
+      {std::nanf("")},
+      {3.38e38f, 65504.0f},
+      {std::bit_cast<float>(0x7f800001u)}};  // a signalling NaN: quieted, not rounded to ∞
+  std::mt19937 rng(21);
+  for (const int64_t M : {5, 20, 300}) {
+    const int64_t N = 37, K = 45;
+    std::vector<float> A = test::randn(size_t(M * K), rng);
+    for (size_t r = 0; r < specials.size(); ++r)
+      for (size_t i = 0; i < specials[r].size(); ++i) A[r * size_t(K) + i] = specials[r][i];
+    const std::vector<float> wf = test::randn(size_t(N * K), rng);
+    std::vector<uint16_t> B(wf.size());
+    for (size_t i = 0; i < B.size(); ++i) B[i] = f32_to_bf16(wf[i]);
+    std::vector<float> rounded(A.size());
+    for (size_t i = 0; i < A.size(); ++i) rounded[i] = bf16_to_f32(f32_to_bf16(A[i]));
+    const detail::BMatrix b{DType::kBF16, B.data(), K};
+    std::vector<float> got(size_t(M * N)), want(got.size());
+    detail::set_bf16_kernel(Bf16Kernel::kEmulated);
+    detail::gemm_bf16(A.data(), K, b, got.data(), N, M, N, K, detail::Epilogue{});
+    detail::set_bf16_kernel(Bf16Kernel::kAuto);
+    detail::gemv_f32(rounded.data(), K, b, want.data(), N, M, N, K, detail::Epilogue{});
+    for (size_t i = 0; i < got.size(); ++i)
+      if (std::isnan(want[i]))
+        ASSERT_TRUE(std::isnan(got[i])) << "M=" << M << " element " << i;
+      else
+        ASSERT_EQ(got[i], want[i]) << "M=" << M << " element " << i;
+  }
+}
 
 TEST(MatmulBf16, ToBf16RoundsLikeTorch) {
   const float inf = std::numeric_limits<float>::infinity();

@@ -124,8 +124,17 @@ void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C,
   thread_local std::vector<float> abuf;
   thread_local std::vector<uint16_t> bbuf;
   float* a = scratch(abuf, size_t(M * K));
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t k = 0; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
+  const auto round_rows = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t k = 0;
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+      for (; k + 8 <= K; k += 8)
+        _mm256_storeu_ps(a + i * K + k, simd::round_to_bf16(_mm256_loadu_ps(A + i * lda + k)));
+#endif
+      for (; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
+    }
+  };
+  parallel_for(M, round_rows, std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(K, 1)));
   BMatrix bb = B;
   if (B.dtype != DType::kBF16) {
     uint16_t* b = scratch(bbuf, size_t(N * K));

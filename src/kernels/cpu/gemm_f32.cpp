@@ -37,6 +37,25 @@ struct F32Kernel {
       simd::transpose16x16(r);
       for (int c = 0; c < kt; ++c) _mm512_mask_storeu_ps(dst + (k + c) * kMR, kRows, r[c]);
     }
+#elif defined(__AVX2__) && defined(__FMA__)
+    // 8 rows (the last two zero) × 8 k transposed in registers; 6 lanes of each column kept.
+    for (int k = 0; k < kc; k += 8) {
+      const int kt = std::min(8, kc - k);
+      const __m256i m = simd::mask8(kt);
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) {
+        const float* a = A + i * lda + k;
+        r[i] = i >= mr   ? _mm256_setzero_ps()
+               : kt == 8 ? _mm256_loadu_ps(a)
+                         : _mm256_maskload_ps(a, m);
+      }
+      simd::transpose8x8(r);
+      for (int c = 0; c < kt; ++c) {
+        float* d = dst + (k + c) * kMR;
+        _mm_storeu_ps(d, _mm256_castps256_ps128(r[c]));
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), _mm256_extractf128_ps(r[c], 1));
+      }
+    }
 #else
     for (int i = 0; i < kMR; ++i)
       for (int k = 0; k < kc; ++k) dst[k * kMR + i] = i < mr ? A[i * lda + k] : 0.0f;

@@ -220,25 +220,6 @@ inline float elem(const BMatrix& B, int64_t row, int64_t k) {
   return bf16_to_f32(static_cast<const uint16_t*>(B.data)[off]);
 }
 
-// In-place 8×8 transpose: r[i] lane j ↔ r[j] lane i.
-inline void transpose8(__m256 r[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-  }
-  for (int q = 0; q < 4; ++q) {
-    r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
-    r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
-  }
-}
-
 // Rows [n0, n0 + rows) of B (rows ≤ 8·G) in their stored dtype against the M rows of A, in G
 // groups of 8 so that G·M FMA chains run side by side (one chain is latency-bound at M = 1).
 template <int M, int G, DType D>
@@ -255,7 +236,7 @@ void gemv_rows_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int6
         __m256 r[8];
         for (int j = 0; j < 8; ++j)
           r[j] = 8 * g + j < rows ? load8<D>(B, n0 + 8 * g + j, k) : _mm256_setzero_ps();
-        transpose8(r);  // r[c] = column k + c of the 8 rows
+        simd::transpose8x8(r);  // r[c] = column k + c of the 8 rows
         for (int c = 0; c < 8; ++c)
           for (int i = 0; i < M; ++i)
             acc[g][i] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + i * lda + k + c), r[c], acc[g][i]);

@@ -131,6 +131,36 @@ inline __m256 bf16_pair_odd(__m256i p) {
   return _mm256_castsi256_ps(_mm256_and_si256(p, _mm256_set1_epi32(int(0xFFFF0000u))));
 }
 
+// bf16_to_f32(f32_to_bf16(x)) lane by lane: rounded to nearest even, NaN quieted.
+inline __m256 round_to_bf16(__m256 x) {
+  const __m256i u = _mm256_castps_si256(x), hi = _mm256_set1_epi32(int(0xFFFF0000u));
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r =
+      _mm256_and_si256(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), hi);
+  const __m256i q = _mm256_or_si256(_mm256_and_si256(u, hi), _mm256_set1_epi32(0x400000));
+  return _mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(q),
+                          _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// In-place 8×8 transpose: r[i] lane j ↔ r[j] lane i.
+inline void transpose8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int q = 0; q < 4; ++q) {
+    r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+    r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+  }
+}
+
 }  // namespace dsvl::kernels::simd
 
 #endif  // __AVX512F__ / __AVX2__
