@@ -1,12 +1,14 @@
 // The float32 streaming (M ≤ 8) kernel against a scalar model of the canonical per-element
 // order (gemm_internal.h): bit-exact for every weight dtype, on odd K around the 32-k pair
 // steps and the 512-k blocks of the BF16 pair kernel, odd N (partial 16-row groups), with and
-// without bias, storing and accumulating; BF16 weights also repacked into panels.
+// without bias, storing and accumulating; BF16 weights also repacked into panels. The blocked
+// GEMM (M > 8) against the same model.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 
+#include "core/threadpool.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/matmul_test_util.h"
@@ -67,6 +69,47 @@ TEST(GemvF32, BitExactWithCanonicalOrderOddSizes) {
                   << test::case_str({M, K, N}, t) << " repacked bias=" << (b != nullptr)
                   << " acc=" << acc;
             }
+        }
+      }
+}
+
+// The blocked GEMM (M > 8) in the same canonical order, bit for bit: one thread or two (the
+// columns split between them, or the rows where there are few columns), K across several
+// blocks, N across several column groups, stored and repacked weights.
+TEST(GemmF32, BlockedBitExactWithCanonicalOrderAnyThreads) {
+#if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
+  GTEST_SKIP() << "the portable fallback rounds differently (no fused multiply-add)";
+#endif
+  std::mt19937 rng(7);
+  const int before = num_threads();
+  for (const int64_t K : {300, 1100})
+    for (const int64_t N : {300, 1100})
+      for (const int64_t M : {9, 70}) {
+        const int64_t lda = K + 1;
+        const std::vector<float> x = test::randn(size_t(M * lda), rng);
+        const std::vector<float> wf = test::randn(size_t(N * K), rng);
+        const std::vector<float> bias = test::randn(size_t(N), rng);
+        for (DType t : {DType::kF32, DType::kBF16}) {
+          const test::Stored w = test::store(wf, t, {N, K});
+          const PackedWeight p = pack_bf16(w.view);
+          for (const bool acc : {false, true}) {
+            const float* b = acc ? bias.data() : nullptr;
+            std::vector<float> want(size_t(M * N), 0.5f);
+            canonical(x.data(), lda, w.view, b, want.data(), M, N, K, acc);
+            for (const int threads : {1, 2})
+              for (const bool packed : {false, true}) {
+                if (packed && t != DType::kBF16) continue;
+                set_num_threads(threads);
+                std::vector<float> got(want.size(), 0.5f);
+                const BMatrix bm =
+                    packed ? BMatrix{t, p.data.data(), K, true} : BMatrix{t, w.view.data, K};
+                detail::gemm_f32(x.data(), lda, bm, got.data(), N, M, N, K, Epilogue{b, acc});
+                set_num_threads(before);
+                ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+                    << test::case_str({M, K, N}, t) << " threads=" << threads
+                    << " repacked=" << packed << " bias+acc=" << acc;
+              }
+          }
         }
       }
 }
