@@ -3,6 +3,7 @@
 // dtype and widened or rounded here, so no full converted copy of a weight ever exists.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/bmatrix_load.h"
 
@@ -175,16 +176,46 @@ template <typename T, typename Round>
       std::memset(dst + (p * kNR + nr) * 2, 0, size_t(kNR - nr) * 2 * sizeof(uint16_t));
 }
 
-// pack_b_f32 from rows in their stored dtype, element by element without a dtype switch.
+// pack_b_f32 from rows in their stored dtype, without a dtype switch per element: with AVX2,
+// 8 rows × 8 k widened into registers and transposed, the k tail element by element.
 template <typename T, typename Widen>
 [[maybe_unused]] void pack_b_f32_rows(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
                                       float* dst, Widen widen) {
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+  const int k8 = kc / 8 * 8;
+  for (int j = 0; j < kNR; j += 8)
+    for (int k = 0; k < k8; k += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) {
+        if (j + i >= nr) {
+          r[i] = _mm256_setzero_ps();
+          continue;
+        }
+        const T* src = static_cast<const T*>(B.data) + (n0 + j + i) * B.ld + k0 + k;
+        if constexpr (std::is_same_v<T, float>) {
+          r[i] = _mm256_loadu_ps(src);
+        } else {
+          const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+          r[i] = B.dtype == DType::kF16
+                     ? _mm256_cvtph_ps(h)
+                     : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        }
+      }
+      simd::transpose8x8(r);
+      for (int c = 0; c < 8; ++c) _mm256_storeu_ps(dst + (k + c) * kNR + j, r[c]);
+    }
+  for (int j = 0; j < kNR; ++j) {
+    const T* src = j < nr ? static_cast<const T*>(B.data) + (n0 + j) * B.ld + k0 : nullptr;
+    for (int k = k8; k < kc; ++k) dst[k * kNR + j] = src ? widen(src[k]) : 0.0f;
+  }
+#else
   for (int j = 0; j < nr; ++j) {
     const T* src = static_cast<const T*>(B.data) + (n0 + j) * B.ld + k0;
     for (int k = 0; k < kc; ++k) dst[k * kNR + j] = widen(src[k]);
   }
   if (nr < kNR)
     for (int k = 0; k < kc; ++k) std::fill(dst + k * kNR + nr, dst + (k + 1) * kNR, 0.0f);
+#endif
 }
 
 }  // namespace
