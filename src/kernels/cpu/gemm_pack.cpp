@@ -192,14 +192,10 @@ template <typename T, typename Widen>
           continue;
         }
         const T* src = static_cast<const T*>(B.data) + (n0 + j + i) * B.ld + k0 + k;
-        if constexpr (std::is_same_v<T, float>) {
+        if constexpr (std::is_same_v<T, float>)
           r[i] = _mm256_loadu_ps(src);
-        } else {
-          const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
-          r[i] = B.dtype == DType::kF16
-                     ? _mm256_cvtph_ps(h)
-                     : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        }
+        else
+          r[i] = B.dtype == DType::kF16 ? simd::load_f16(src) : simd::load_bf16(src);
       }
       simd::transpose8x8(r);
       for (int c = 0; c < 8; ++c) _mm256_storeu_ps(dst + (k + c) * kNR + j, r[c]);

@@ -206,8 +206,7 @@ inline __m256 load8(const BMatrix& B, int64_t row, int64_t k) {
   } else {
     const uint16_t* p = static_cast<const uint16_t*>(B.data) + off;
     _mm_prefetch(reinterpret_cast<const char*>(p) + 384, _MM_HINT_T0);
-    if constexpr (D == DType::kF16)
-      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    if constexpr (D == DType::kF16) return simd::load_f16(p);
     return simd::load_bf16(p);
   }
 }
