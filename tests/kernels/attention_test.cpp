@@ -5,31 +5,39 @@
 namespace dsvl::kernels {
 namespace {
 
+// Full and partial column tiles (8, 16, 32 and odd widths: plain and masked loads/stores),
+// overwriting C and accumulating into it; elements outside the M×N block stay untouched.
 TEST(Attention, GemmNnMatchesNaive) {
-  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
-                         {7, 63, 5},
-                         {5, 130, 64},
-                         {17, 16, 33},
-                         {4, 64, 4097}}) {
-    const int64_t lda = K + 1, ldb = N + 2, ldc = N + 3;
-    auto A = test::random_vec(size_t(M * lda), 1), B = test::random_vec(size_t(K * ldb), 2);
-    std::vector<float> C(size_t(M * ldc), 7.0f), R(C);
-    gemm_nn(A.data(), lda, B.data(), ldb, C.data(), ldc, M, N, K);
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        double s = 0;
-        for (int64_t k = 0; k < K; ++k)
-          s += double(A[size_t(i * lda + k)]) * B[size_t(k * ldb + j)];
-        R[size_t(i * ldc + j)] = float(s);
-      }
-    EXPECT_TRUE(test::close(
-        C.data(), R.data(), C.size(), 1e-5 * std::sqrt(double(K)), 1e-5,
-        "gemm_nn " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K)));
-  }
+  for (const bool accumulate : {false, true})
+    for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                           {7, 63, 5},
+                           {5, 130, 64},
+                           {17, 16, 33},
+                           {13, 8, 9},
+                           {6, 32, 256},
+                           {4, 64, 4097}}) {
+      const int64_t lda = K + 1, ldb = N + 2, ldc = N + 3;
+      auto A = test::random_vec(size_t(M * lda), 1), B = test::random_vec(size_t(K * ldb), 2);
+      auto C = test::random_vec(size_t(M * ldc), 3);
+      std::vector<float> R(C);
+      gemm_nn(A.data(), lda, B.data(), ldb, C.data(), ldc, M, N, K, accumulate);
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          double s = accumulate ? R[size_t(i * ldc + j)] : 0.0;
+          for (int64_t k = 0; k < K; ++k)
+            s += double(A[size_t(i * lda + k)]) * B[size_t(k * ldb + j)];
+          R[size_t(i * ldc + j)] = float(s);
+        }
+      EXPECT_TRUE(test::close(C.data(), R.data(), C.size(), 1e-5 * std::sqrt(double(K)), 1e-5,
+                              "gemm_nn " + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                                  std::to_string(K) + (accumulate ? " accumulate" : "")));
+    }
 }
 
+// The scratch is handed over `misalign` floats past a 64-byte boundary and ends where its
+// allocation ends, so an overrun from aligning it inside the kernel shows under ASan.
 void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_bias,
-                     Precision p = Precision::kF32) {
+                     Precision p = Precision::kF32, float scale_mul = 1.0f, int misalign = 0) {
   const int64_t n_k = kh * kw, ld = 3 * d + 1;  // q|k|v interleaved rows, odd stride
   const int64_t rows = std::max(n_q, n_k);
   auto qkv = test::random_vec(size_t(rows * ld) + 1, uint32_t(n_q * 31 + d));
@@ -38,15 +46,17 @@ void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_b
   const float* q = qkv.data() + 1;
   const int64_t ldo = d + 5;
   std::vector<float> o(size_t(n_q * ldo)), r(o.size());
-  std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
-  const float scale = 1.0f / std::sqrt(float(d));
+  std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d) + misalign));
+  const float scale = scale_mul / std::sqrt(float(d));
   attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, scale, with_bias ? &bias : nullptr,
-                 o.data(), ldo, scratch.data(), p);
+                 o.data(), ldo, scratch.data() + misalign, p);
   attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, scale,
                      with_bias ? &bias : nullptr, r.data(), ldo);
   // bf16: inputs and probabilities carry 8 significant bits (relative error 2⁻⁹ each).
-  const double tol = p == Precision::kBF16 ? 2e-2 : 2e-6,
-               rtol = p == Precision::kBF16 ? 2e-2 : 1e-5;
+  // float32: scores of magnitude ~scale_mul·√d carry rounding of that size into the exponent
+  // (the whole-row softmax shows the same error), hence tolerances growing with scale_mul.
+  const double tol = p == Precision::kBF16 ? 2e-2 : 2e-6 * scale_mul,
+               rtol = p == Precision::kBF16 ? 2e-2 : 1e-5 * scale_mul;
   EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), tol, rtol,
                           "attention n_q=" + std::to_string(n_q) + " n_k=" + std::to_string(n_k) +
                               " d=" + std::to_string(d)));
@@ -59,6 +69,32 @@ TEST(Attention, MatchesReferenceOddSizes) {
   check_attention(196, 14, 14, 64, true);
   check_attention(33, 1, 577, 33, false);
   check_attention(20, 3, 5, 80, false);
+}
+
+// Several key chunks (the float32 kernel walks keys in chunks with a running maximum): chunk
+// edges inside rows of the bias grid, a short last chunk, more queries than one block, and
+// sharp softmaxes (scale ×8) whose maximum moves from chunk to chunk.
+TEST(Attention, MatchesReferenceAcrossKeyChunks) {
+  check_attention(61, 23, 29, 64, true);
+  check_attention(100, 1, 700, 16, false, Precision::kF32, 8.0f);
+  check_attention(50, 23, 29, 64, true, Precision::kF32, 8.0f);
+  check_attention(9, 40, 41, 20, true);
+}
+
+TEST(Attention, ScratchNeedNotBeAligned) {
+  for (const int misalign : {1, 3, 8, 15}) {
+    check_attention(61, 23, 29, 64, true, Precision::kF32, 1.0f, misalign);
+    check_attention(20, 3, 5, 80, false, Precision::kF32, 1.0f, misalign);
+  }
+}
+
+TEST(Attention, NoKeysGiveZeros) {
+  const int64_t d = 8;
+  std::vector<float> q(size_t(3 * d), 1.0f), o(size_t(3 * d), 5.0f);
+  std::vector<float> scratch(size_t(attention_scratch_floats(0, d)));
+  attention_head(q.data(), d, q.data(), d, q.data(), d, 3, 0, d, 1.0f, nullptr, o.data(), d,
+                 scratch.data());
+  for (const float x : o) EXPECT_EQ(x, 0.0f);
 }
 // The bf16 flavour (AMX where the CPU has it; float32 elsewhere): odd query and key counts,
 // with and without the SAM grid bias, head sizes that fill 1-4 output tiles (some partly), and

@@ -19,8 +19,9 @@ struct GridBias {
   int64_t kh = 0, kw = 0;        // kh·kw == n_k
 };
 
-// Score row i (n_k = kh·kw floats) += its bias, as (score + rel_h) + rel_w.
-void add_grid_bias(const GridBias& bias, int64_t i, float* row);
+// Scores of query i against keys [j0, j1) (row[0] is key j0) += their bias, as
+// (score + rel_h) + rel_w.
+void add_grid_bias(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row);
 
 // Floats of scratch attention_head needs for n_k keys of head dim d (either precision).
 int64_t attention_scratch_floats(int64_t n_k, int64_t d);
@@ -47,9 +48,10 @@ void attention_head_ref(const float* q, int64_t ldq, const float* k, int64_t ldk
                         int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
                         const GridBias* bias, float* o, int64_t ldo);
 
-// C[M, N] = A[M, K]·B[K, N], all row-major with leading dimensions; overwrites C.
-// Single-threaded register-tiled kernel used for q·kᵀ (with kᵀ pre-transposed) and P·v.
+// C[M, N] = A[M, K]·B[K, N] (C += A·B with `accumulate`), all row-major with leading
+// dimensions. Single-threaded register-tiled kernel used for q·kᵀ (with kᵀ pre-transposed)
+// and P·v.
 void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-             int64_t M, int64_t N, int64_t K);
+             int64_t M, int64_t N, int64_t K, bool accumulate = false);
 
 }  // namespace dsvl::kernels

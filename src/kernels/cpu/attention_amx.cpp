@@ -135,7 +135,7 @@ bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ld
       float* row = S + r * ldk;
       uint16_t* prow = P + r * ldk;
       if (r < bq) {
-        if (bias) add_grid_bias(*bias, i0 + r, row);
+        if (bias) add_grid_bias(*bias, i0 + r, 0, n_k, row);
         softmax_row(row, n_k);
         for (int64_t j = 0; j < nkp; j += 32)
           round_row32(row + j, std::min<int64_t>(32, n_k - j), 1.0f, prow + j);

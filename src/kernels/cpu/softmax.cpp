@@ -15,8 +15,7 @@
 
 namespace dsvl::kernels {
 
-void softmax_row(float* x, int64_t n) {
-  if (n <= 0) return;
+float softmax_max(const float* x, int64_t n) {
   int64_t i = 0;
   float mx = -std::numeric_limits<float>::infinity();
 #if defined(__AVX512F__)
@@ -31,41 +30,54 @@ void softmax_row(float* x, int64_t n) {
   for (const float l : lanes) mx = std::max(mx, l);
 #endif
   for (; i < n; ++i) mx = std::max(mx, x[i]);
-  i = 0;
+  return mx;
+}
+
+double softmax_exp(float* x, int64_t n, float m) {
+  int64_t i = 0;
   double sum = 0.0;  // the scalar tail (the whole row without AVX-512) sums serially: use double
 #if defined(__AVX512F__)
-  const __m512 m = _mm512_set1_ps(mx);
+  const __m512 vm = _mm512_set1_ps(m);
   __m512 vs = _mm512_setzero_ps();
   for (; i + 16 <= n; i += 16) {
-    const __m512 e = vecmath::exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    const __m512 e = vecmath::exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm));
     _mm512_storeu_ps(x + i, e);
     vs = _mm512_add_ps(vs, e);
   }
   sum = _mm512_reduce_add_ps(vs);
 #elif defined(__AVX2__) && defined(__FMA__)
-  const __m256 m = _mm256_set1_ps(mx);
+  const __m256 vm = _mm256_set1_ps(m);
   __m256 vs = _mm256_setzero_ps();
   for (; i + 8 <= n; i += 8) {
-    const __m256 e = vecmath::exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    const __m256 e = vecmath::exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
     _mm256_storeu_ps(x + i, e);
     vs = _mm256_add_ps(vs, e);
   }
   sum = simd::hsum(vs);
 #endif
   for (; i < n; ++i) {
-    x[i] = vecmath::exp_scalar(x[i] - mx);
+    x[i] = vecmath::exp_scalar(x[i] - m);
     sum += x[i];
   }
-  const float inv = float(1.0 / sum);
-  i = 0;
+  return sum;
+}
+
+void softmax_scale(float* x, int64_t n, float s) {
+  int64_t i = 0;
 #if defined(__AVX512F__)
-  const __m512 vi = _mm512_set1_ps(inv);
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vi));
+  const __m512 vs = _mm512_set1_ps(s);
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vs));
 #elif defined(__AVX2__) && defined(__FMA__)
-  const __m256 vi = _mm256_set1_ps(inv);
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vi));
+  const __m256 vs = _mm256_set1_ps(s);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs));
 #endif
-  for (; i < n; ++i) x[i] *= inv;
+  for (; i < n; ++i) x[i] *= s;
+}
+
+void softmax_row(float* x, int64_t n) {
+  if (n <= 0) return;
+  const double sum = softmax_exp(x, n, softmax_max(x, n));
+  softmax_scale(x, n, float(1.0 / sum));
 }
 
 void softmax_rows(float* x, int64_t M, int64_t n, int64_t ld) {
