@@ -184,14 +184,13 @@ void walk_panels(int64_t b, int64_t e, Fn&& fn) {
 template <int M>
 void store8(const __m256 acc[M], float* C, int64_t ldc, int64_t n, int w, const Epilogue& ep,
             bool first) {
-  const __m256i m = simd::mask8(w);
-  const __m256 add = (first && ep.bias) ? _mm256_maskload_ps(ep.bias + n, m) : _mm256_setzero_ps();
+  const __m256 add = (first && ep.bias) ? simd::load_n(ep.bias + n, w) : _mm256_setzero_ps();
   const bool load_c = !first || ep.accumulate;
   for (int i = 0; i < M; ++i) {
     float* c = C + i * ldc + n;
     __m256 x = _mm256_add_ps(acc[i], add);
-    if (load_c) x = _mm256_add_ps(x, _mm256_maskload_ps(c, m));
-    _mm256_maskstore_ps(c, m, x);
+    if (load_c) x = _mm256_add_ps(x, simd::load_n(c, w));
+    simd::store_n(c, w, x);
   }
 }
 

@@ -193,10 +193,10 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     for (int r = 0; r < 3 && i0 + r < mr; ++r)
       for (int v = 0; v < 4 && 8 * v < nr; ++v) {
         float* ci = c + (i0 + r) * ldc + 8 * v;
-        const __m256i m = simd::mask8(nr - 8 * v);
+        const int n = nr - 8 * v;
         __m256 x = acc[r][v];
-        if (add) x = _mm256_add_ps(_mm256_maskload_ps(ci, m), x);
-        _mm256_maskstore_ps(ci, m, x);
+        if (add) x = _mm256_add_ps(simd::load_n(ci, n), x);
+        simd::store_n(ci, n, x);
       }
   }
 #else
