@@ -189,6 +189,48 @@ TEST(MatmulF32, RepackedBf16WeightsGiveTheSameBits) {
   }
 }
 
+// The repacked layout itself, element by element: every (n, k) holds bf16(w[n, k]) (F32 and
+// F16 rounded to nearest even, NaN kept NaN), the padding of K and N is zero. Widths around
+// the 16-value register blocks of the AVX2 packer, N not a multiple of 32.
+TEST(MatmulBf16, RepackedPanelsHoldEveryRoundedElement) {
+  std::mt19937 rng(29);
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            1.0f + 0x1p-8f,      // tie, rounds down to even
+                            1.0f + 3 * 0x1p-8f,  // tie, rounds up to even
+                            0x1p-130f,           // denormal
+                            -0.0f,
+                            3.4e38f};  // rounds to infinity
+  for (const auto& [N, K] : {std::pair<int64_t, int64_t>{1, 1},
+                             {33, 15},
+                             {40, 16},
+                             {7, 17},
+                             {64, 47},
+                             {70, 130},
+                             {31, 1031}})
+    for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+      std::vector<float> v = test::randn(size_t(N * K), rng);
+      for (size_t i = 0; i < v.size(); i += 5) v[i] = specials[(i / 5) % std::size(specials)];
+      const test::Stored w = test::store(v, t, {N, K});
+      const PackedWeight p = pack_bf16(w.view);
+      const detail::BMatrix b{DType::kBF16, p.data.data(), K, true};
+      const std::string what = std::to_string(N) + "x" + std::to_string(K) + " " + dtype_name(t);
+      for (int64_t n = 0; n < (N + 31) / 32 * 32; ++n)
+        for (int64_t k = 0; k < detail::panel_k(K); ++k) {
+          uint16_t want = 0;
+          if (n < N && k < K) {
+            const size_t i = size_t(n * K + k);
+            want = t == DType::kBF16  ? w.h[i]
+                   : t == DType::kF16 ? f32_to_bf16(f16_to_f32(w.h[i]))
+                                      : f32_to_bf16(v[i]);
+          }
+          const uint16_t got = detail::panel_at(b, n, k);
+          ASSERT_EQ(got, want) << what << " at (" << n << ", " << k << ")";
+        }
+    }
+}
+
 TEST(MatmulBf16, RepackedWeightsRefuseRowMajorUse) {
   const test::Stored w = test::store(std::vector<float>(40 * 70, 0.25f), DType::kBF16, {40, 70});
   const PackedWeight p = pack_bf16(w.view);

@@ -156,13 +156,52 @@ void pack_b_f32_panels(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
 
 // pack_b_bf16 from rows in their stored dtype, row by row without a dtype switch per element
 // (without AVX-512: the load-time repacking of every weight runs through here).
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+// 16 consecutive values of a row as 8 bf16 pairs (k even in the low half of each 32-bit word),
+// rounded to nearest even from F32/F16 like f32_to_bf16.
+template <typename T>
+__m256i load_pairs8(const T* src, DType dtype) {
+  __m256 lo, hi;
+  if constexpr (std::is_same_v<T, float>) {
+    lo = _mm256_loadu_ps(src), hi = _mm256_loadu_ps(src + 8);
+  } else {
+    if (dtype == DType::kBF16) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+    lo = simd::load_f16(src), hi = simd::load_f16(src + 8);
+  }
+  const __m256i a = _mm256_srli_epi32(_mm256_castps_si256(simd::round_to_bf16(lo)), 16);
+  const __m256i b = _mm256_srli_epi32(_mm256_castps_si256(simd::round_to_bf16(hi)), 16);
+  // packus interleaves the 128-bit halves (a0-3 b0-3 a4-7 b4-7): put the quarters in order.
+  return _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+}
+#endif
+
 template <typename T, typename Round>
 [[maybe_unused]] void pack_b_bf16_rows(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc,
                                        uint16_t* dst, Round round) {
   const int kp = (kc + 1) / 2;
+  int p0 = 0;  // pairs [0, p0) done in registers
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+  // 8 rows × 8 pairs at a time as an 8×8 transpose of 32-bit words: each pair of a row lands
+  // in its column of a panel pair row (the load-time repack of every LLM weight runs here).
+  p0 = kc / 16 * 8;
+  auto* dst32 = reinterpret_cast<uint32_t*>(dst);
+  for (int j = 0; j < kNR; j += 8)
+    for (int p = 0; p < p0; p += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i)
+        r[i] = j + i < nr
+                   ? _mm256_castsi256_ps(load_pairs8(
+                         static_cast<const T*>(B.data) + (n0 + j + i) * B.ld + k0 + 2 * p, B.dtype))
+                   : _mm256_setzero_ps();
+      simd::transpose8x8(r);
+      for (int c = 0; c < 8; ++c)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst32 + (p + c) * kNR + j),
+                            _mm256_castps_si256(r[c]));
+    }
+#endif
   for (int j = 0; j < nr; ++j) {
     const T* src = static_cast<const T*>(B.data) + (n0 + j) * B.ld + k0;
-    for (int p = 0; p < kc / 2; ++p) {
+    for (int p = p0; p < kc / 2; ++p) {
       dst[(p * kNR + j) * 2] = round(src[2 * p]);
       dst[(p * kNR + j) * 2 + 1] = round(src[2 * p + 1]);
     }
@@ -172,7 +211,7 @@ template <typename T, typename Round>
     }
   }
   if (nr < kNR)
-    for (int p = 0; p < kp; ++p)
+    for (int p = p0; p < kp; ++p)
       std::memset(dst + (p * kNR + nr) * 2, 0, size_t(kNR - nr) * 2 * sizeof(uint16_t));
 }
 
