@@ -81,6 +81,24 @@ TEST(Attention, MatchesReferenceAcrossKeyChunks) {
   check_attention(9, 40, 41, 20, true);
 }
 
+// Keys masked to −inf by the bias (SAM never does; a NaN-free answer is still owed): the first
+// 280 keys, more than a whole chunk, so the running maximum starts at −inf.
+TEST(Attention, KeysAtMinusInfinityGetNoWeight) {
+  const int64_t n_q = 30, kh = 20, kw = 20, n_k = kh * kw, d = 32, ld = 3 * d;
+  auto qkv = test::random_vec(size_t(n_k * ld), 41);
+  auto rh = test::random_vec(size_t(n_q * kh), 42), rw = test::random_vec(size_t(n_q * kw), 43);
+  for (int64_t i = 0; i < n_q; ++i)
+    for (int64_t y = 0; y < 14; ++y) rh[size_t(i * kh + y)] = -INFINITY;
+  const GridBias bias{rh.data(), rw.data(), kh, kw};
+  std::vector<float> o(size_t(n_q * d)), r(o.size());
+  std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
+  const float* q = qkv.data();
+  attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, o.data(), d,
+                 scratch.data());
+  attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, r.data(), d);
+  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 2e-6, 1e-5, "masked keys"));
+}
+
 TEST(Attention, ScratchNeedNotBeAligned) {
   for (const int misalign : {1, 3, 8, 15}) {
     check_attention(61, 23, 29, 64, true, Precision::kF32, 1.0f, misalign);

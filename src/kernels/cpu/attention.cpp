@@ -352,7 +352,9 @@ void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, co
         float* row = s + r * lds;
         if (bias) add_grid_bias(*bias, i0 + r, j0, j0 + bk, row);
         const float m = first ? softmax_max(row, bk) : std::max(row_max[r], softmax_max(row, bk));
-        const double sum = softmax_exp(row, bk, m);
+        // A chunk of −inf scores before any finite one: shift by 0, not by −inf (−inf − −inf
+        // is NaN and would poison the row; the whole-row softmax never subtracts it there).
+        const double sum = softmax_exp(row, bk, std::isinf(m) && m < 0 ? 0.0f : m);
         if (first) {
           row_sum[r] = sum;
         } else if (m != row_max[r]) {  // rescale what the earlier chunks summed
