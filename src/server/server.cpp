@@ -165,7 +165,7 @@ void add_routes(Server::State& st) {
 
 void add_hooks(Server::State& st) {
   auto& http = st.http;
-  http.set_pre_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     // Runs before the body is read. httplib bounds only Content-Length bodies, and would
     // inflate a compressed body without bound: refuse both kinds outright.
     if (req.has_header("Transfer-Encoding")) {

@@ -132,7 +132,10 @@ TEST(StreamFormatter, ErrorEventThenDone) {
 TEST(ChatResponse, InvalidUtf8IsReplacedNotThrown) {
   Result r = sample_result();
   r.text = "bad \xff byte";
-  EXPECT_NO_THROW(json::parse(completion_body(kMeta, r, false)));
+  EXPECT_NO_THROW({
+    const json j = json::parse(completion_body(kMeta, r, false));
+    EXPECT_TRUE(j.is_object());
+  });
 }
 
 TEST(ApiErrorShape, EngineKindsMapToStatus) {
