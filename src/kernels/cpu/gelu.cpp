@@ -35,12 +35,9 @@ void gelu_range(float* x, int64_t n) {
     return _mm256_mul_ps(_mm256_mul_ps(half, v),
                          _mm256_add_ps(one, vecmath::erf8(_mm256_mul_ps(v, s))));
   };
-  // Plain loads and stores but for the tail (masked stores are microcoded on AMD).
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
-  if (i < n) {
-    const __m256i m = simd::mask8(int(n - i));
-    _mm256_maskstore_ps(x + i, m, gelu8(_mm256_maskload_ps(x + i, m)));
-    i = n;
+  for (; i < n; i += 8) {  // masked loads and stores for the tail only (simd::load_n)
+    const int w = int(std::min<int64_t>(8, n - i));
+    simd::store_n(x + i, w, gelu8(simd::load_n(x + i, w)));
   }
 #endif
   for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + vecmath::erf_scalar(x[i] * kInvSqrt2));

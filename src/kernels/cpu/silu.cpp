@@ -23,17 +23,11 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
           _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(y, _mm512_maskz_loadu_ps(m, up + i)));
         }
 #elif defined(__AVX2__) && defined(__FMA__)
-        // Plain loads and stores but for the tail (masked stores are microcoded on AMD); the
-        // tail is the same arithmetic.
-        for (; i + 8 <= i1; i += 8) {
-          const __m256 y = vecmath::silu8(_mm256_loadu_ps(gate + i));
-          _mm256_storeu_ps(out + i, _mm256_mul_ps(y, _mm256_loadu_ps(up + i)));
-        }
-        if (i < i1) {
-          const __m256i m = simd::mask8(int(i1 - i));
-          const __m256 y = vecmath::silu8(_mm256_maskload_ps(gate + i, m));
-          _mm256_maskstore_ps(out + i, m, _mm256_mul_ps(y, _mm256_maskload_ps(up + i, m)));
-          i = i1;
+        // Masked loads and stores for the tail only (simd::load_n); the same arithmetic.
+        for (; i < i1; i += 8) {
+          const int w = int(std::min<int64_t>(8, i1 - i));
+          const __m256 y = vecmath::silu8(simd::load_n(gate + i, w));
+          simd::store_n(out + i, w, _mm256_mul_ps(y, simd::load_n(up + i, w)));
         }
 #else
         for (; i < i1; ++i) {
