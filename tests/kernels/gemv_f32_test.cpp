@@ -73,9 +73,9 @@ TEST(GemvF32, BitExactWithCanonicalOrderOddSizes) {
       }
 }
 
-// The blocked GEMM (M > 8) in the same canonical order, bit for bit: one thread or two (the
-// columns split between them, or the rows where there are few columns), K across several
-// blocks, N across several column groups, stored and repacked weights.
+// The blocked GEMM (M > 8) in the same canonical order, bit for bit: one thread or two (taking
+// work units in turn), K across several blocks, N across several column groups, stored and
+// repacked weights.
 TEST(GemmF32, BlockedBitExactWithCanonicalOrderAnyThreads) {
 #if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
   GTEST_SKIP() << "the portable fallback rounds differently (no fused multiply-add)";
@@ -112,6 +112,43 @@ TEST(GemmF32, BlockedBitExactWithCanonicalOrderAnyThreads) {
           }
         }
       }
+}
+
+// Large products, bit for bit in the canonical order: several work units of rows (M above
+// the unit size, gemm_driver.h) and of B groups, and A packed in several chunks (1100 rows ×
+// 4100 k is more than kPackedABytes of packed A), on one thread and two.
+TEST(GemmF32, BlockedBitExactAcrossUnitsAndChunks) {
+#if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
+  GTEST_SKIP() << "the portable fallback rounds differently (no fused multiply-add)";
+#endif
+  std::mt19937 rng(11);
+  const int before = num_threads();
+  struct Case {
+    int64_t M, K, N;
+  };
+  for (const Case c : {Case{700, 600, 600}, Case{1100, 4100, 20}}) {
+    const int64_t lda = c.K;
+    const std::vector<float> x = test::randn(size_t(c.M * lda), rng);
+    const std::vector<float> wf = test::randn(size_t(c.N * c.K), rng);
+    const std::vector<float> bias = test::randn(size_t(c.N), rng);
+    const test::Stored w = test::store(wf, DType::kBF16, {c.N, c.K});
+    const PackedWeight p = pack_bf16(w.view);
+    std::vector<float> want(size_t(c.M * c.N), 0.5f);
+    canonical(x.data(), lda, w.view, bias.data(), want.data(), c.M, c.N, c.K, false);
+    for (const int threads : {1, 2})
+      for (const bool packed : {false, true}) {
+        set_num_threads(threads);
+        std::vector<float> got(want.size(), 0.5f);
+        const BMatrix bm = packed ? BMatrix{DType::kBF16, p.data.data(), c.K, true}
+                                  : BMatrix{DType::kBF16, w.view.data, c.K};
+        detail::gemm_f32(x.data(), lda, bm, got.data(), c.N, c.M, c.N, c.K,
+                         Epilogue{bias.data(), false});
+        set_num_threads(before);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+            << test::case_str({c.M, c.K, c.N}, DType::kBF16) << " threads=" << threads
+            << " repacked=" << packed;
+      }
+  }
 }
 
 }  // namespace

@@ -195,19 +195,9 @@ void apply_empty_k(float* C, int64_t ldc, int64_t M, int64_t N, const Epilogue& 
 
 Range2D split_work(int64_t M, int64_t N, int64_t m_unit, int t, int nt) {
   const int64_t panels = (N + kNR - 1) / kNR, munits = (M + m_unit - 1) / m_unit;
-  // Splitting N keeps each thread's packed B private and A shared in L3; split M when there
-  // are too few column panels to balance (e.g. attention with a short key length) and, on
-  // AVX2, when M > N: each thread then packs half of A and all of B per K block instead of
-  // all of A and half of B, less packing for tall products (SAM-B's 4096-row GEMMs: +1-5%
-  // median, +3-9% best, interleaved on Zen 3; 576-row ones unchanged). Not measured with
-  // AVX-512 / AMX, which keep the N split there.
-#if defined(__AVX512F__)
-  constexpr bool kTallSplitsM = false;
-#else
-  constexpr bool kTallSplitsM = true;
-#endif
-  const bool tall = kTallSplitsM && M > N;
-  if (panels >= munits || (panels >= 4 * nt && !tall)) {
+  // Splitting N keeps each thread's packed B private and A shared in L3; split M only when
+  // there are too few column panels to balance (e.g. attention with a short key length).
+  if (panels >= 4 * nt || panels >= munits) {
     const int64_t b = panels * t / nt, e = panels * (t + 1) / nt;
     return {0, M, std::min(N, b * kNR), std::min(N, e * kNR)};
   }

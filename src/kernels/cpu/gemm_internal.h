@@ -94,8 +94,9 @@ void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t 
                     int64_t ldd);
 
 // --- drivers --------------------------------------------------------------------------------
-// Blocked float32 GEMM (gemm_f32.cpp): packed B panels, register-blocked microkernel, both
-// threads split N (or M when N is small). Exact float32 products; order of summation differs.
+// Blocked float32 GEMM (gemm_f32.cpp, loop in gemm_driver.h): packed B panels, register-blocked
+// microkernel, the threads taking work units in turn. Exact float32 products; order of
+// summation differs.
 void gemm_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
               int64_t N, int64_t K, const Epilogue& ep);
 
@@ -157,8 +158,8 @@ Bf16Kernel bf16_kernel();  // the one actually used after resolving kAuto
 // C[M, N] = (accumulate ? C : 0) + bias, the whole result when K == 0.
 void apply_empty_k(float* C, int64_t ldc, int64_t M, int64_t N, const Epilogue& ep);
 
-// Splits M rows (in units of `m_unit`) and N columns (in units of kNR) between nt threads;
-// thread t gets rows [m0, m1) and columns [n0, n1) (possibly empty).
+// The AMX driver's static split: M rows (in units of `m_unit`) and N columns (in units of kNR)
+// between nt threads; thread t gets rows [m0, m1) and columns [n0, n1) (possibly empty).
 struct Range2D {
   int64_t m0, m1, n0, n1;
 };
