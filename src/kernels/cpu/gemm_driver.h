@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <thread>
 
 #include "core/dtype.h"
 #include "core/threadpool.h"
@@ -90,26 +89,13 @@ constexpr int64_t kPackedABytes = int64_t(16) << 20;
 // to +11% over ten LLM, SigLIP-L and SAM-B shapes; units of 576 rows −6% to +6% against 288.
 constexpr int64_t kUnitRows = 288;
 
-// Waits until `count` reaches `n`, spinning and now and then yielding the core (with more
-// threads than cores the thread waited for may need this one's core).
-inline void wait_for_count(const std::atomic<int>& count, int n) {
-  for (int i = 1; count.load(std::memory_order_acquire) < n; ++i) {
-    if (i % 16 == 0) {
-      std::this_thread::yield();
-    } else {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    }
-  }
-}
-
 // C (+)= A·Bᵀ over all threads (on the caller's thread alone when `serial`). Why units taken
 // from a counter rather than a fixed share per thread: on a shared VM each core's speed swings
 // by ±15% from one product to the next, and with fixed shares the two threads of a 576-row
 // product finished a median 13-16% apart (Zen 3), the faster one idle meanwhile. A unit spans
-// all of K, so no thread waits for another after the packing of A, and results stay bit for
-// bit the same (each element is summed in the canonical order by whichever thread owns it).
+// all of K, so no thread waits for another once A is packed (a first pass over the pool), and
+// results stay bit for bit the same (each element is summed in the canonical order by whichever
+// thread owns it).
 template <typename Kernel>
 void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
                 int64_t N, int64_t K, const Epilogue& ep, bool serial) {
@@ -129,24 +115,25 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
   const int64_t groups = (N + kGroupCols - 1) / kGroupCols;
   for (int64_t c0 = 0; c0 < m_panels; c0 += chunk_panels) {
     const int64_t cp = std::min(chunk_panels, m_panels - c0);
-    const int64_t rows_split = std::max<int64_t>(1, (cp * kMR + kUnitRows / 2) / kUnitRows);
+    // At least two units per thread where the rows allow (a product of one B group would
+    // otherwise be one unit, on one thread).
+    const int64_t min_splits = serial ? 1 : (2 * num_threads() + groups - 1) / groups;
+    const int64_t rows_split =
+        std::clamp<int64_t>(std::max(min_splits, (cp * kMR + kUnitRows / 2) / kUnitRows), 1, cp);
     const int64_t unit_panels = (cp + rows_split - 1) / rows_split;
     const int64_t row_units = (cp + unit_panels - 1) / unit_panels;
     const int64_t units = groups * row_units;  // unit u: group u / row_units, rows u % row_units
-    std::atomic<int64_t> next{0};
-    std::atomic<int> packed{0};
-    const auto work = [&](int t, int nt) {
-      for (int64_t q = cp * t / nt; q < cp * (t + 1) / nt; ++q) {
+    const auto pack = [&](int64_t q_begin, int64_t q_end) {
+      for (int64_t q = q_begin; q < q_end; ++q) {
         const int64_t i0 = (c0 + q) * kMR;
         const int mr = int(std::min<int64_t>(kMR, M - i0));
         for (int64_t kb = 0; kb < k_blocks; ++kb)
           Kernel::pack_a(A + i0 * lda + kb * kKC, lda, mr,
                          int(std::min<int64_t>(kKC, K - kb * kKC)), Ap + (kb * cp + q) * a_panel);
       }
-      if (nt > 1) {
-        packed.fetch_add(1, std::memory_order_acq_rel);
-        wait_for_count(packed, nt);
-      }
+    };
+    std::atomic<int64_t> next{0};
+    const auto work = [&](int, int) {
       thread_local std::vector<BT> bbuf;
       BT* Bp = scratch(bbuf, size_t(kNCPanels * b_panel));
       BGroupPrefetch prefetch;
@@ -162,10 +149,9 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
             Kernel::pack_b(B, j, int(std::min<int64_t>(kNR, jn - j)), pc, kc,
                            Bp + (j - jc) / kNR * b_panel);
           // The group packed next: this unit's next K block, else (likely) the next unit's first.
-          const int64_t peek = next.load(std::memory_order_relaxed);
           if (kb + 1 < k_blocks) {
             prefetch.start(B, jc, jn, pc + kKC, int(std::min<int64_t>(kKC, K - pc - kKC)), calls);
-          } else if (peek < units) {
+          } else if (const int64_t peek = next.load(std::memory_order_relaxed); peek < units) {
             const int64_t pj = peek / row_units * kGroupCols;
             prefetch.start(B, pj, std::min(N, pj + kGroupCols), 0, int(std::min<int64_t>(kKC, K)),
                            calls);
@@ -186,10 +172,13 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
         }
       }
     };
-    if (serial)
+    if (serial) {
+      pack(0, cp);
       work(0, 1);
-    else
+    } else {
+      parallel_for(cp, pack);
       parallel_run(work);
+    }
   }
 }
 
