@@ -117,32 +117,31 @@ struct DotKernel {
 
 // bf16-rounded float32 values through the float32 kernels (the small-M one for M ≤ kGemvMaxM,
 // same order). BF16 weights, stored or repacked, are used as they are; F32/F16 ones are rounded
-// into a copy. The copies live in per-thread buffers that only grow, so decode steps do not
-// allocate on this path either. The bf16 path of CPUs without AVX512_BF16 (AVX2: Zen 3).
+// into a copy. A is rounded as the blocked kernel packs it (gemm_f32_round_a), or into a copy
+// for the small-M kernel. The copies live in per-thread buffers that only grow, so decode
+// steps do not allocate on this path either. The bf16 path of CPUs without AVX512_BF16 (AVX2:
+// Zen 3).
 void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
                         int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
   thread_local std::vector<float> abuf;
   thread_local std::vector<uint16_t> bbuf;
-  float* a = scratch(abuf, size_t(M * K));
-  const auto round_rows = [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      int64_t k = 0;
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
-      for (; k + 8 <= K; k += 8)
-        _mm256_storeu_ps(a + i * K + k, simd::round_to_bf16(_mm256_loadu_ps(A + i * lda + k)));
-#endif
-      for (; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
-    }
-  };
-  parallel_for(M, round_rows, std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(K, 1)));
   BMatrix bb = B;
   if (B.dtype != DType::kBF16) {
     uint16_t* b = scratch(bbuf, size_t(N * K));
     for (int64_t n = 0; n < N; ++n) row_to_bf16(B, n, K, b + n * K);
     bb = BMatrix{DType::kBF16, b, K};
   }
-  if (M <= kGemvMaxM) return gemv_f32(a, K, bb, C, ldc, M, N, K, ep);
-  gemm_f32(a, K, bb, C, ldc, M, N, K, ep);
+  if (M > kGemvMaxM) return gemm_f32_round_a(A, lda, bb, C, ldc, M, N, K, ep);
+  float* a = scratch(abuf, size_t(M * K));
+  for (int64_t i = 0; i < M; ++i) {
+    int64_t k = 0;
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+    for (; k + 8 <= K; k += 8)
+      _mm256_storeu_ps(a + i * K + k, simd::round_to_bf16(_mm256_loadu_ps(A + i * lda + k)));
+#endif
+    for (; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
+  }
+  gemv_f32(a, K, bb, C, ldc, M, N, K, ep);
 }
 
 Bf16Kernel kernel_from_env() {

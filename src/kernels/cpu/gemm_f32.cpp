@@ -183,6 +183,22 @@ struct F32Kernel {
 #endif
 };
 
+// The float32 kernel on A rounded to bf16 values (nearest even) as it is packed: the bf16
+// emulation's products without a rounded copy of A (one pass over A fewer, and no M×K buffer:
+// 50 MB for SAM-B's MLP). Rounding then packing equals packing then rounding, value by value.
+struct F32RoundAKernel : F32Kernel {
+  static void pack_a(const float* A, int64_t lda, int mr, int kc, float* dst) {
+    F32Kernel::pack_a(A, lda, mr, kc, dst);
+    const int64_t n = int64_t(kc) * kMR;
+    int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(dst + i, simd::round_to_bf16(_mm256_loadu_ps(dst + i)));
+#endif
+    for (; i < n; ++i) dst[i] = bf16_to_f32(f32_to_bf16(dst[i]));
+  }
+};
+
 }  // namespace
 
 void apply_empty_k(float* C, int64_t ldc, int64_t M, int64_t N, const Epilogue& ep) {
@@ -208,6 +224,11 @@ Range2D split_work(int64_t M, int64_t N, int64_t m_unit, int t, int nt) {
 void gemm_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
               int64_t N, int64_t K, const Epilogue& ep) {
   gemm_blocked<F32Kernel>(A, lda, B, C, ldc, M, N, K, ep);
+}
+
+void gemm_f32_round_a(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
+                      int64_t M, int64_t N, int64_t K, const Epilogue& ep) {
+  gemm_blocked<F32RoundAKernel>(A, lda, B, C, ldc, M, N, K, ep);
 }
 
 }  // namespace dsvl::kernels::detail

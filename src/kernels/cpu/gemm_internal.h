@@ -99,6 +99,10 @@ void convert_a_bf16(const float* A, int64_t lda, int64_t m, int64_t k0, int64_t 
 // summation differs.
 void gemm_f32(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc, int64_t M,
               int64_t N, int64_t K, const Epilogue& ep);
+// The same with every A value rounded to bf16 (nearest even) first, as the blocked kernel packs
+// A: the bf16 emulation's GEMM for M > kGemvMaxM (gemm_bf16.cpp).
+void gemm_f32_round_a(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t ldc,
+                      int64_t M, int64_t N, int64_t K, const Epilogue& ep);
 
 // Row invariance: every kernel computes each C[m, n] with the same operations in the same
 // order whatever M is and whichever rows share the call (the LLM checks that chunked prefill,
