@@ -3,13 +3,14 @@
 // answer stream in, stop a long answer. Keeps a screenshot at $DSVL_SCREENSHOT if set.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { BASE, FAKE, KEY, gradient } from "./common.mjs";
 
 let browser, page;
+const tmp = mkdtempSync(join(tmpdir(), "dsvl-page-"));
 
 before(async () => {
   browser = await chromium.launch({
@@ -22,7 +23,10 @@ before(async () => {
   page.on("pageerror", (e) => { throw e; });
 });
 
-after(async () => { await browser?.close(); });
+after(async () => {
+  await browser?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 test("loads, reports the model, sends an image and streams the answer", async () => {
   await page.goto(BASE + "/");
@@ -31,8 +35,7 @@ test("loads, reports the model, sends an image and streams the answer", async ()
     await page.dispatchEvent("#api-key", "change");
   }
   await page.waitForSelector("#status.ok", { timeout: 30000 });
-  const dir = mkdtempSync(join(tmpdir(), "dsvl-page-"));
-  const png = join(dir, "gradient.png");
+  const png = join(tmp, "gradient.png");
   writeFileSync(png, gradient());
   await page.setInputFiles("#file", png);
   await page.waitForSelector("#attachments .thumb img");
