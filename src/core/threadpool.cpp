@@ -141,6 +141,14 @@ int num_threads() { return pool().size(); }
 
 void parallel_run(FunctionRef<void(int, int)> fn) { pool().run(fn); }
 
+void parallel_tasks(int64_t n, FunctionRef<void(int, int64_t)> fn) {
+  if (n <= 0) return;
+  std::atomic<int64_t> next{0};
+  pool().run([&](int thread, int) {
+    for (int64_t t = next.fetch_add(1); t < n; t = next.fetch_add(1)) fn(thread, t);
+  });
+}
+
 bool in_parallel_region() { return t_in_worker; }
 
 void parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t)> fn, int64_t grain) {

@@ -51,6 +51,11 @@ void parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t)> fn, int64_t gra
 // fn(thread_index, n_threads): one call per thread, for kernels that partition themselves.
 void parallel_run(FunctionRef<void(int, int)> fn);
 
+// fn(thread_index, task) for every task in [0, n), handed out in order from a shared counter
+// as threads free up (a thread's speed swings by ±15% on a shared VM, and a fixed share per
+// thread leaves the faster one idle at the end). Runs inline like parallel_run.
+void parallel_tasks(int64_t n, FunctionRef<void(int, int64_t)> fn);
+
 // True on a thread that is running a parallel_for / parallel_run body (where nested calls run
 // inline); profilers use it to tell per-thread work from whole-pool work.
 bool in_parallel_region();

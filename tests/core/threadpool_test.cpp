@@ -29,6 +29,39 @@ TEST(ThreadPool, NestedCallsRunInline) {
   EXPECT_EQ(sum.load(), 80);
 }
 
+TEST(ThreadPool, TasksRunOnceEachOnAValidThread) {
+  for (int64_t n : {0, 1, 2, 5, 100}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::atomic<bool> bad_thread{false};
+    parallel_tasks(n, [&](int thread, int64_t t) {
+      if (thread < 0 || thread >= num_threads()) bad_thread = true;
+      hits[size_t(t)]++;
+    });
+    EXPECT_FALSE(bad_thread.load());
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "n=" << n;
+  }
+}
+
+// Tasks are taken as threads free up, not dealt in a fixed share: while one thread is held by
+// task 0 until every other task is done, the other thread runs them all (dealt round-robin,
+// tasks 2, 4 and 6 would wait behind task 0, and the wait would time out).
+TEST(ThreadPool, TasksGoToWhicheverThreadIsFree) {
+  const int old = num_threads();
+  set_num_threads(2);
+  std::atomic<int> done{0};
+  parallel_tasks(8, [&](int, int64_t t) {
+    if (t != 0) {
+      ++done;
+      return;
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (done.load() < 7 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(done.load(), 7) << "the other tasks waited for task 0's thread";
+  });
+  set_num_threads(old);
+}
+
 TEST(ThreadPool, ResizeKeepsWorking) {
   const int old = num_threads();
   set_num_threads(1);

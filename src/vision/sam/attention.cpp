@@ -108,15 +108,13 @@ void attention_forward(const BlockWeights& w, const io::SamConfig& c, Scratch& s
   kernels::linear(s.xn.data(), G * G, w.attn_qkv_weight, &w.attn_qkv_bias, qkv, p);
   const int64_t per_row = w.window > 0 ? (G + w.window - 1) / w.window : 1;
   const int64_t n_tasks = per_row * per_row * H;
-  // Tasks are (window, head) pairs dealt round-robin; each thread owns one slice of s.task.
-  parallel_run([&](int tid, int nt) {
+  // Tasks are (window, head) pairs taken in turn; each thread owns one slice of s.task.
+  parallel_tasks(n_tasks, [&](int tid, int64_t t) {
     float* base = s.task.data() + tid * s.task_stride;
-    for (int64_t t = tid; t < n_tasks; t += nt) {
-      if (w.window > 0)
-        window_head(w, c, t / H, t % H, s, base, p);
-      else
-        global_head(w, c, t, s, base, p);
-    }
+    if (w.window > 0)
+      window_head(w, c, t / H, t % H, s, base, p);
+    else
+      global_head(w, c, t, s, base, p);
   });
   kernels::linear(s.attn.data(), G * G, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data(), p);
 }

@@ -39,13 +39,10 @@ void attention_forward(const BlockWeights& w, const io::SiglipConfig& c, Scratch
   const int64_t T = c.n_tokens(), C = c.width, d = c.head_dim(), H = c.heads;
   kernels::linear(s.xn.data(), T, w.attn_qkv_weight, &w.attn_qkv_bias, s.qkv.data(), p);
   const float scale = float(1.0 / std::sqrt(double(d)));
-  parallel_run([&](int tid, int nt) {
-    float* scratch = s.task.data() + tid * s.task_stride;
-    for (int64_t h = tid; h < H; h += nt) {
-      const float* q = s.qkv.data() + h * d;
-      kernels::attention_head(q, 3 * C, q + C, 3 * C, q + 2 * C, 3 * C, T, T, d, scale, nullptr,
-                              s.attn.data() + h * d, C, scratch, p);
-    }
+  parallel_tasks(H, [&](int tid, int64_t h) {
+    const float* q = s.qkv.data() + h * d;
+    kernels::attention_head(q, 3 * C, q + C, 3 * C, q + 2 * C, 3 * C, T, T, d, scale, nullptr,
+                            s.attn.data() + h * d, C, s.task.data() + tid * s.task_stride, p);
   });
   kernels::linear(s.attn.data(), T, w.attn_proj_weight, &w.attn_proj_bias, s.tmp.data(), p);
 }
