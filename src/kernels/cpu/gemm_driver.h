@@ -3,11 +3,12 @@
 // Goto-style blocking with a dynamic schedule. A is packed once for the whole of K into
 // kMR-row micro-panels (k-major, so the microkernel broadcasts contiguous values), all threads
 // sharing the work, in chunks of at most kPackedABytes. The chunk's product is then cut into
-// work units, about kUnitRows rows of C by one group of B panels (kBGroupBytes per K block),
-// over all of K; the threads take units from a shared counter until none is left. Per unit and
-// K block the thread packs its B group (widening or rounding the stored dtype) into k-major
-// kNR-column panels; the microkernel keeps a kMR×32 tile of C in registers, its A micro-panel
-// in L1 while the group's panels stream from L2.
+// work units, about kUnitRows rows of C by one group of B panels (kBGroupBytes per K block, or
+// fewer panels so that each thread gets at least kMinUnitsPerThread units), over all of K; the
+// threads take units from a shared counter until none is left. Per unit and K block the thread
+// packs its B group (widening or rounding the stored dtype) into k-major kNR-column panels; the
+// microkernel keeps a kMR×32 tile of C in registers, its A micro-panel in L1 while the group's
+// panels stream from L2.
 //
 // Kernel provides: types AT/BT (packed element types), kMR, kKC, a_elems(kc) and b_elems(kc)
 // (packed elements per row of A / per B panel), pack_a(A, lda, mr, kc, dst),
@@ -88,6 +89,9 @@ constexpr int64_t kPackedABytes = int64_t(16) << 20;
 // it replaced (half the columns per thread), alternating in one process on Zen 3: medians +1%
 // to +11% over ten LLM, SigLIP-L and SAM-B shapes; units of 576 rows −6% to +6% against 288.
 constexpr int64_t kUnitRows = 288;
+// Fewest units per thread a product is cut into where its columns allow (B groups narrowed).
+// SigLIP-L's 576×1024×1024 products (8 units of 256 columns): +5% to +11% with 16, Zen 3.
+constexpr int64_t kMinUnitsPerThread = 8;
 
 // C (+)= A·Bᵀ over all threads (on the caller's thread alone when `serial`). Why units taken
 // from a counter rather than a fixed share per thread: on a shared VM each core's speed swings
@@ -112,7 +116,19 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
   thread_local std::vector<AT> abuf;  // the caller's: all threads read it
   // [k block][micro-panel of the chunk][a_panel]
   AT* Ap = scratch(abuf, size_t(chunk_panels * k_blocks * a_panel));
-  const int64_t groups = (N + kGroupCols - 1) / kGroupCols;
+  // B groups are narrowed (halved, down to one panel) until the product has at least
+  // kMinUnitsPerThread units per thread: with fewer, the last unit leaves the other thread idle
+  // for a large share of the product. Narrower groups cost no extra packing (each unit packs
+  // its own columns either way), only more passes over A, which the product reads from L3.
+  int64_t group_cols = kGroupCols;
+  if (!serial) {
+    const int64_t rows_units =
+        std::max<int64_t>(1, (std::min(chunk_panels, m_panels) * kMR + kUnitRows / 2) / kUnitRows);
+    while (group_cols > kNR &&
+           (N + group_cols - 1) / group_cols * rows_units < kMinUnitsPerThread * num_threads())
+      group_cols /= 2;
+  }
+  const int64_t groups = (N + group_cols - 1) / group_cols;
   for (int64_t c0 = 0; c0 < m_panels; c0 += chunk_panels) {
     const int64_t cp = std::min(chunk_panels, m_panels - c0);
     // At least two units per thread where the rows allow (a product of one B group would
@@ -138,7 +154,7 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
       BT* Bp = scratch(bbuf, size_t(kNCPanels * b_panel));
       BGroupPrefetch prefetch;
       for (int64_t u = next.fetch_add(1); u < units; u = next.fetch_add(1)) {
-        const int64_t jc = u / row_units * kGroupCols, jn = std::min(N, jc + kGroupCols);
+        const int64_t jc = u / row_units * group_cols, jn = std::min(N, jc + group_cols);
         const int64_t q0 = u % row_units * unit_panels, q1 = std::min(cp, q0 + unit_panels);
         const int64_t calls = (q1 - q0) * ((jn - jc + kNR - 1) / kNR);
         for (int64_t kb = 0; kb < k_blocks; ++kb) {
@@ -152,8 +168,8 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
           if (kb + 1 < k_blocks) {
             prefetch.start(B, jc, jn, pc + kKC, int(std::min<int64_t>(kKC, K - pc - kKC)), calls);
           } else if (const int64_t peek = next.load(std::memory_order_relaxed); peek < units) {
-            const int64_t pj = peek / row_units * kGroupCols;
-            prefetch.start(B, pj, std::min(N, pj + kGroupCols), 0, int(std::min<int64_t>(kKC, K)),
+            const int64_t pj = peek / row_units * group_cols;
+            prefetch.start(B, pj, std::min(N, pj + group_cols), 0, int(std::min<int64_t>(kKC, K)),
                            calls);
           } else {
             prefetch.stop();
