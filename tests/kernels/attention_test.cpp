@@ -99,6 +99,25 @@ TEST(Attention, KeysAtMinusInfinityGetNoWeight) {
   EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 2e-6, 1e-5, "masked keys"));
 }
 
+// Scores far above the rest (a bias of +300 on one key per query): exp(score − max) overflows
+// unless the running maximum sees every biased score. The large key sits where the AVX2 pass
+// that adds the bias and takes the maximum handles it with vectors (even queries) and in its
+// scalar tail (odd ones, x ≥ 16 of a 20-wide key row).
+TEST(Attention, LargeBiasedScoresDoNotOverflow) {
+  const int64_t n_q = 24, kh = 20, kw = 20, n_k = kh * kw, d = 32, ld = 3 * d;
+  auto qkv = test::random_vec(size_t(n_k * ld), 51);
+  auto rh = test::random_vec(size_t(n_q * kh), 52), rw = test::random_vec(size_t(n_q * kw), 53);
+  for (int64_t i = 0; i < n_q; ++i) rw[size_t(i * kw + (i % 2 ? 18 : 5))] = 300.0f;
+  const GridBias bias{rh.data(), rw.data(), kh, kw};
+  std::vector<float> o(size_t(n_q * d)), r(o.size());
+  std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
+  const float* q = qkv.data();
+  attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, o.data(), d,
+                 scratch.data());
+  attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, r.data(), d);
+  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 1e-5, 1e-4, "large biased scores"));
+}
+
 TEST(Attention, ScratchNeedNotBeAligned) {
   for (const int misalign : {1, 3, 8, 15}) {
     check_attention(61, 23, 29, 64, true, Precision::kF32, 1.0f, misalign);
