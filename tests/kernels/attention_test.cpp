@@ -81,14 +81,15 @@ TEST(Attention, MatchesReferenceAcrossKeyChunks) {
   check_attention(9, 40, 41, 20, true);
 }
 
-// Keys masked to −inf by the bias (SAM never does; a NaN-free answer is still owed): the first
-// 280 keys, more than a whole chunk, so the running maximum starts at −inf.
-TEST(Attention, KeysAtMinusInfinityGetNoWeight) {
+// A 20×20 key grid whose bias `edit` changes per query row i (rel_h[i·20 + y], rel_w[i·20 + x]),
+// against the reference.
+template <typename Edit>
+void check_edited_bias(uint32_t seed, Edit edit, double tol, double rtol, const char* what) {
   const int64_t n_q = 30, kh = 20, kw = 20, n_k = kh * kw, d = 32, ld = 3 * d;
-  auto qkv = test::random_vec(size_t(n_k * ld), 41);
-  auto rh = test::random_vec(size_t(n_q * kh), 42), rw = test::random_vec(size_t(n_q * kw), 43);
-  for (int64_t i = 0; i < n_q; ++i)
-    for (int64_t y = 0; y < 14; ++y) rh[size_t(i * kh + y)] = -INFINITY;
+  auto qkv = test::random_vec(size_t(n_k * ld), seed);
+  auto rh = test::random_vec(size_t(n_q * kh), seed + 1);
+  auto rw = test::random_vec(size_t(n_q * kw), seed + 2);
+  for (int64_t i = 0; i < n_q; ++i) edit(i, rh.data() + i * kh, rw.data() + i * kw);
   const GridBias bias{rh.data(), rw.data(), kh, kw};
   std::vector<float> o(size_t(n_q * d)), r(o.size());
   std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
@@ -96,7 +97,18 @@ TEST(Attention, KeysAtMinusInfinityGetNoWeight) {
   attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, o.data(), d,
                  scratch.data());
   attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, r.data(), d);
-  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 2e-6, 1e-5, "masked keys"));
+  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), tol, rtol, what));
+}
+
+// Keys masked to −inf by the bias (SAM never does; a NaN-free answer is still owed): the first
+// 280 keys, more than a whole chunk, so the running maximum starts at −inf.
+TEST(Attention, KeysAtMinusInfinityGetNoWeight) {
+  check_edited_bias(
+      41,
+      [](int64_t, float* rh, float*) {
+        for (int64_t y = 0; y < 14; ++y) rh[y] = -INFINITY;
+      },
+      2e-6, 1e-5, "masked keys");
 }
 
 // Scores far above the rest (a bias of +300 on one key per query): exp(score − max) overflows
@@ -104,18 +116,9 @@ TEST(Attention, KeysAtMinusInfinityGetNoWeight) {
 // that adds the bias and takes the maximum handles it with vectors (even queries) and in its
 // scalar tail (odd ones, x ≥ 16 of a 20-wide key row).
 TEST(Attention, LargeBiasedScoresDoNotOverflow) {
-  const int64_t n_q = 24, kh = 20, kw = 20, n_k = kh * kw, d = 32, ld = 3 * d;
-  auto qkv = test::random_vec(size_t(n_k * ld), 51);
-  auto rh = test::random_vec(size_t(n_q * kh), 52), rw = test::random_vec(size_t(n_q * kw), 53);
-  for (int64_t i = 0; i < n_q; ++i) rw[size_t(i * kw + (i % 2 ? 18 : 5))] = 300.0f;
-  const GridBias bias{rh.data(), rw.data(), kh, kw};
-  std::vector<float> o(size_t(n_q * d)), r(o.size());
-  std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
-  const float* q = qkv.data();
-  attention_head(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, o.data(), d,
-                 scratch.data());
-  attention_head_ref(q, ld, q + d, ld, q + 2 * d, ld, n_q, n_k, d, 0.2f, &bias, r.data(), d);
-  EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), 1e-5, 1e-4, "large biased scores"));
+  check_edited_bias(
+      51, [](int64_t i, float*, float* rw) { rw[i % 2 ? 18 : 5] = 300.0f; }, 1e-5, 1e-4,
+      "large biased scores");
 }
 
 TEST(Attention, ScratchNeedNotBeAligned) {
