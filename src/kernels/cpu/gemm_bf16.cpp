@@ -133,14 +133,7 @@ void gemm_bf16_emulated(const float* A, int64_t lda, const BMatrix& B, float* C,
   }
   if (M > kGemvMaxM) return gemm_f32_round_a(A, lda, bb, C, ldc, M, N, K, ep);
   float* a = scratch(abuf, size_t(M * K));
-  for (int64_t i = 0; i < M; ++i) {
-    int64_t k = 0;
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
-    for (; k + 8 <= K; k += 8)
-      _mm256_storeu_ps(a + i * K + k, simd::round_to_bf16(_mm256_loadu_ps(A + i * lda + k)));
-#endif
-    for (; k < K; ++k) a[i * K + k] = bf16_to_f32(f32_to_bf16(A[i * lda + k]));
-  }
+  for (int64_t i = 0; i < M; ++i) round_bf16_values(A + i * lda, K, a + i * K);
   gemv_f32(a, K, bb, C, ldc, M, N, K, ep);
 }
 

@@ -120,10 +120,13 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
   // kMinUnitsPerThread units per thread: with fewer, the last unit leaves the other thread idle
   // for a large share of the product. Narrower groups cost no extra packing (each unit packs
   // its own columns either way), only more passes over A, which the product reads from L3.
+  // Row units of about kUnitRows rows in a chunk of cp micro-panels (at least one).
+  const auto rows_by_size = [](int64_t cp) {
+    return std::max<int64_t>(1, (cp * kMR + kUnitRows / 2) / kUnitRows);
+  };
   int64_t group_cols = kGroupCols;
   if (!serial) {
-    const int64_t rows_units =
-        std::max<int64_t>(1, (std::min(chunk_panels, m_panels) * kMR + kUnitRows / 2) / kUnitRows);
+    const int64_t rows_units = rows_by_size(std::min(chunk_panels, m_panels));
     while (group_cols > kNR &&
            (N + group_cols - 1) / group_cols * rows_units < kMinUnitsPerThread * num_threads())
       group_cols /= 2;
@@ -134,8 +137,7 @@ void gemm_units(const float* A, int64_t lda, const BMatrix& B, float* C, int64_t
     // At least two units per thread where the rows allow (a product of one B group would
     // otherwise be one unit, on one thread).
     const int64_t min_splits = serial ? 1 : (2 * num_threads() + groups - 1) / groups;
-    const int64_t rows_split =
-        std::clamp<int64_t>(std::max(min_splits, (cp * kMR + kUnitRows / 2) / kUnitRows), 1, cp);
+    const int64_t rows_split = std::clamp<int64_t>(std::max(min_splits, rows_by_size(cp)), 1, cp);
     const int64_t unit_panels = (cp + rows_split - 1) / rows_split;
     const int64_t row_units = (cp + unit_panels - 1) / unit_panels;
     const int64_t units = groups * row_units;  // unit u: group u / row_units, rows u % row_units

@@ -189,13 +189,7 @@ struct F32Kernel {
 struct F32RoundAKernel : F32Kernel {
   static void pack_a(const float* A, int64_t lda, int mr, int kc, float* dst) {
     F32Kernel::pack_a(A, lda, mr, kc, dst);
-    const int64_t n = int64_t(kc) * kMR;
-    int64_t i = 0;
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
-    for (; i + 8 <= n; i += 8)
-      _mm256_storeu_ps(dst + i, simd::round_to_bf16(_mm256_loadu_ps(dst + i)));
-#endif
-    for (; i < n; ++i) dst[i] = bf16_to_f32(f32_to_bf16(dst[i]));
+    round_bf16_values(dst, int64_t(kc) * kMR, dst);
   }
 };
 

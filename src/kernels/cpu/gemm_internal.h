@@ -79,6 +79,10 @@ void pack_b_f32(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, float*
 // to even and the padding, like rows j ≥ nr, is zero. F32/F16 are rounded to nearest even.
 void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint16_t* dst);
 
+// dst[i] = bf16_to_f32(f32_to_bf16(src[i])) for i < n (nearest even, NaN quieted); dst may be
+// src.
+void round_bf16_values(const float* src, int64_t n, float* dst);
+
 // Row n of B (K elements) as bf16, rounded to nearest even from F32/F16.
 void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst);
 

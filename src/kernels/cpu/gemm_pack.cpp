@@ -309,6 +309,15 @@ void pack_b_bf16(const BMatrix& B, int64_t n0, int nr, int64_t k0, int kc, uint1
 #endif
 }
 
+void round_bf16_values(const float* src, int64_t n, float* dst) {
+  int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, simd::round_to_bf16(_mm256_loadu_ps(src + i)));
+#endif
+  for (; i < n; ++i) dst[i] = bf16_to_f32(f32_to_bf16(src[i]));
+}
+
 void row_to_bf16(const BMatrix& B, int64_t n, int64_t K, uint16_t* dst) {
   int64_t k = 0;
 #if defined(__AVX512F__)
