@@ -19,7 +19,12 @@ void store_kv(const Piece& p, int layer, const io::LlmConfig& c, const Workspace
     for (int64_t r = 0; r < p.n_rows; ++r) {
       const int64_t src = (p.row0 + r) * width + int64_t(g) * d;
       const int64_t dst = int64_t(g) * kv.head_stride() + (p.pos0 + r) * d;
-      kernels::kv_store(ws.k.data() + src, d, kv.at(k, dst), kv.dtype);
+      if (kv.k_packed())
+        kernels::kv_store_packed(ws.k.data() + src, d,
+                                 static_cast<uint16_t*>(kv.at(k, g * kv.k_head_stride)),
+                                 p.pos0 + r);
+      else
+        kernels::kv_store(ws.k.data() + src, d, kv.at(k, dst), kv.dtype);
       kernels::kv_store(ws.v.data() + src, d, kv.at(v, dst), kv.dtype);
     }
 }
@@ -46,7 +51,7 @@ void attention_forward(const LayerWeights& w, int layer, const io::LlmConfig& c,
     store_kv(pc, layer, c, ws);
     ws.jobs.push_back({ws.q.data() + pc.row0 * H, H, ws.attn.data() + pc.row0 * H, H, pc.n_rows,
                        pc.pos0, pc.kv->layer_k(layer), pc.kv->layer_v(layer), pc.kv->head_stride(),
-                       pc.kv->dtype});
+                       pc.kv->dtype, pc.kv->k_packed(), pc.kv->k_head_stride});
   }
   kernels::causal_attention(ws.jobs, {c.num_attention_heads, c.num_key_value_heads, c.head_dim()},
                             ws.attention);

@@ -22,9 +22,11 @@ KvCache::KvCache(const io::LlmConfig& c, int64_t capacity, DType dtype) {
   view_.capacity = capacity;
   view_.n_past = 0;
   view_.dtype = dtype;
-  const size_t n = size_t(int64_t(view_.n_layers) * view_.layer_stride()) * view_.elem_bytes();
-  k_.reset(new std::byte[n]);
-  v_.reset(new std::byte[n]);
+  view_.k_head_stride = view_.k_packed()
+                            ? kernels::packed_elems({capacity, int64_t(view_.head_dim)})
+                            : view_.head_stride();
+  k_.reset(new std::byte[k_bytes()]);
+  v_.reset(new std::byte[v_bytes()]);
   view_.k = k_.get();
   view_.v = v_.get();
 }
@@ -43,10 +45,15 @@ void copy_positions(const llm::KvView& src, llm::KvView& dst, int64_t n) {
                        std::to_string(src.capacity) + " (" + dtype_name(src.dtype) + ") and " +
                        std::to_string(dst.capacity) + " (" + dtype_name(dst.dtype) + ")");
   const size_t bytes = src.elem_bytes() * size_t(n * src.head_dim);
+  // Packed keys: the panels holding positions [0, n), the last one whole (its later positions
+  // are not filled in dst yet, and the ones filled later overwrite them).
+  const size_t k_bytes =
+      src.k_packed() ? src.elem_bytes() * size_t(kernels::packed_elems({n, src.head_dim})) : bytes;
   for (int l = 0; l < src.n_layers; ++l)
     for (int h = 0; h < src.n_kv_heads; ++h) {
       const int64_t so = h * src.head_stride(), d = h * dst.head_stride();
-      std::memcpy(dst.at(dst.layer_k(l), d), src.at(src.layer_k(l), so), bytes);
+      std::memcpy(dst.at(dst.layer_k(l), h * dst.k_head_stride),
+                  src.at(src.layer_k(l), h * src.k_head_stride), k_bytes);
       std::memcpy(dst.at(dst.layer_v(l), d), src.at(src.layer_v(l), so), bytes);
     }
 }
@@ -61,9 +68,15 @@ size_t KvCache::bytes_per_position() const {
          view_.elem_bytes();
 }
 
-size_t KvCache::bytes() const {
-  return 2 * size_t(view_.n_layers) * size_t(view_.layer_stride()) * view_.elem_bytes();
+size_t KvCache::k_bytes() const {
+  return size_t(view_.n_layers) * size_t(view_.k_layer_stride()) * view_.elem_bytes();
 }
+
+size_t KvCache::v_bytes() const {
+  return size_t(view_.n_layers) * size_t(view_.layer_stride()) * view_.elem_bytes();
+}
+
+size_t KvCache::bytes() const { return k_bytes() + v_bytes(); }
 
 DType kv_dtype(kernels::Precision p) {
   return p == kernels::Precision::kBF16 ? DType::kBF16 : DType::kF32;

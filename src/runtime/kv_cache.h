@@ -1,5 +1,6 @@
 // The key/value cache of one sequence: float32 or bf16 (kv_dtype(): bf16 on the bf16 precision
-// path), laid out [layer][kv_head][position][head_dim] (see llm/kv_view.h), preallocated for
+// path), laid out [layer][kv_head][position][head_dim], bf16 keys packed for the GEMMs (see
+// llm/kv_view.h), preallocated for
 // `capacity` positions so decoding never allocates.
 // Size: 2 · layers · kv_heads · head_dim · 4 (f32) or 2 (bf16) bytes per position — 384 / 192
 // KiB for the 1.3B model, 960 / 480 KiB for 7B — so callers size it to prompt + max new
@@ -27,7 +28,8 @@ class KvCache {
   // Forgets positions ≥ n (n ≤ size()): e.g. to score several continuations of one prompt.
   void truncate(int64_t n);
   void clear() { truncate(0); }
-  // Bytes of storage held.
+  // Bytes of storage held (packed keys: positions rounded up to whole panels of 32, head_dim
+  // to a multiple of 32).
   size_t bytes() const;
   static size_t bytes_per_position(const io::LlmConfig& config, DType dtype = DType::kF32);
   size_t bytes_per_position() const;
@@ -38,6 +40,9 @@ class KvCache {
   const llm::KvView& view() const { return view_; }
 
  private:
+  size_t k_bytes() const;
+  size_t v_bytes() const;
+
   std::unique_ptr<std::byte[]> k_, v_;  // uninitialised: pages are committed as they are written
   llm::KvView view_;
 };
@@ -47,7 +52,8 @@ class KvCache {
 DType kv_dtype(kernels::Precision p);
 
 // Copies positions [0, n) of every layer and head from src to dst (same model and dtype, any
-// capacities ≥ n); dst's n_past is left alone.
+// capacities ≥ n); dst's n_past is left alone. Packed keys go by whole panels: dst's positions
+// from n up to the next multiple of 32 get src's contents too.
 void copy_positions(const llm::KvView& src, llm::KvView& dst, int64_t n);
 
 }  // namespace dsvl::runtime

@@ -7,7 +7,9 @@
 #include <random>
 #include <vector>
 
+#include "core/error.h"
 #include "core/threadpool.h"
+#include "kernels/cpu/matmul.h"
 
 namespace dsvl::kernels {
 namespace {
@@ -177,6 +179,60 @@ TEST(CausalAttentionBf16, EveryPrefillRowEqualsOneRowCall) {
     causal_attention({&b, 1}, dims, scratch);
     EXPECT_EQ(chunked, s.out);
   }
+}
+
+// The sequence's bf16 keys again, packed (AttentionJob::k_packed) by kv_store_packed into
+// `packed`, which the returned job reads instead of the key rows.
+AttentionJob with_packed_keys(const Seq& s, const AttentionDims& dims, int64_t capacity,
+                              std::vector<uint16_t>& packed) {
+  const int64_t stride = packed_elems({capacity, int64_t(dims.head_dim)});
+  packed.assign(size_t(dims.n_kv_heads * stride), 0xffff);  // NaN: unwritten lanes stay unused
+  for (int g = 0; g < dims.n_kv_heads; ++g)
+    for (int64_t p = 0; p < capacity; ++p)
+      kv_store_packed(s.k.data() + 1 + (g * capacity + p) * dims.head_dim, dims.head_dim,
+                      packed.data() + g * stride, p);
+  AttentionJob j = s.job;
+  j.k = packed.data();
+  j.k_packed = true;
+  j.k_head_stride = stride;
+  return j;
+}
+
+TEST(CausalAttentionBf16, PackedKeysGiveTheSameBitsAsKeyRows) {
+  // Decode rows (streamed scores), short and long prefill blocks, head dims on and off the
+  // layout's 32-wide pair rows, GQA, and capacities not a multiple of its 32-position panels.
+  std::mt19937 rng(23);
+  for (AttentionDims dims : {AttentionDims{2, 2, 128}, AttentionDims{4, 2, 40},
+                             AttentionDims{3, 3, 16}, AttentionDims{2, 1, 64}}) {
+    for (auto [n_past, n_q] :
+         {std::pair<int64_t, int64_t>{0, 1}, {37, 1}, {100, 1}, {5, 7}, {0, 45}, {33, 40}}) {
+      SCOPED_TRACE(testing::Message()
+                   << "d=" << dims.head_dim << " past=" << n_past << " q=" << n_q);
+      const int64_t capacity = n_past + n_q + 3;
+      Seq s = make_seq(dims, n_past, n_q, capacity, rng, DType::kBF16);
+      AttentionScratch scratch;
+      causal_attention({&s.job, 1}, dims, scratch);
+      std::vector<uint16_t> packed;
+      AttentionJob pj = with_packed_keys(s, dims, capacity, packed);
+      std::vector<float> out(s.out.size(), 0.0f);
+      pj.out = out.data() + 1;
+      causal_attention({&pj, 1}, dims, scratch);
+      ASSERT_EQ(out, s.out);
+      std::vector<float> ref(s.out.size(), 0.0f);
+      pj.out = ref.data() + 1;
+      causal_attention_ref(pj, dims);  // the reference reads the packed layout too
+      for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(out[i], ref[i], 1e-4f) << "i=" << i;
+    }
+  }
+}
+
+TEST(CausalAttention, PackedKeysMustBeBf16) {
+  std::mt19937 rng(24);
+  const AttentionDims dims{1, 1, 8};
+  Seq s = make_seq(dims, 0, 1, 4, rng);
+  s.job.k_packed = true;
+  AttentionScratch scratch;
+  EXPECT_THROW(causal_attention({&s.job, 1}, dims, scratch), Error);
 }
 
 TEST(CausalAttentionBf16, ThreadCountDoesNotChangeResults) {

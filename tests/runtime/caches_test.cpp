@@ -104,30 +104,44 @@ TEST(PrefixCache, TheNextTurnReplacesTheEntryItExtends) {
   EXPECT_EQ(cache.entries(), 1u);
 }
 
+// Element (position p, component c) of one head's packed keys (llm/kv_view.h): panels of 32
+// positions, each pairs of components (c rounded down to even) for its 32 positions in turn.
+int64_t packed_key_index(int64_t p, int64_t c, int64_t head_dim) {
+  const int64_t pair_rows = (head_dim + 31) / 32 * 32;
+  return p / 32 * pair_rows * 32 + c / 2 * 64 + 2 * (p % 32) + c % 2;
+}
+
 TEST(KvCache, Bf16HalvesTheBytesAndCopiesItsPositions) {
   const io::LlmConfig c = tiny_llm();
   KvCache f(c, 8), b(c, 8, DType::kBF16);
   EXPECT_EQ(b.bytes_per_position() * 2, f.bytes_per_position());
   EXPECT_EQ(b.bytes_per_position(), KvCache::bytes_per_position(c, DType::kBF16));
-  EXPECT_EQ(b.bytes() * 2, f.bytes());
+  // The values half of f32's; the keys packed: 8 positions stored as one panel of 32, head_dim
+  // 4 padded to 32.
+  const size_t heads = size_t(c.num_hidden_layers) * size_t(c.num_key_value_heads);
+  EXPECT_EQ(b.bytes(), f.bytes() / 4 + heads * 32 * 32 * 2);
   EXPECT_THROW(KvCache(c, 8, DType::kF16), ConfigError);
   // Fill 5 positions of every layer/head with distinct bf16 patterns, copy 3 of them.
   const llm::KvView& v = b.view();
+  ASSERT_TRUE(v.k_packed());
   auto* k16 = static_cast<uint16_t*>(v.k);
   auto* v16 = static_cast<uint16_t*>(v.v);
-  for (int64_t e = 0; e < int64_t(v.n_layers) * v.layer_stride(); ++e)
-    k16[e] = uint16_t(e), v16[e] = uint16_t(e + 7);
+  for (int64_t e = 0; e < int64_t(v.n_layers) * v.k_layer_stride(); ++e) k16[e] = uint16_t(e);
+  for (int64_t e = 0; e < int64_t(v.n_layers) * v.layer_stride(); ++e) v16[e] = uint16_t(e + 7);
   KvCache dst(c, 4, DType::kBF16);
   copy_positions(b.view(), dst.view(), 3);
   const llm::KvView& d = dst.view();
   for (int l = 0; l < v.n_layers; ++l)
     for (int h = 0; h < v.n_kv_heads; ++h)
-      for (int64_t i = 0; i < 3 * v.head_dim; ++i) {
-        const int64_t so = l * v.layer_stride() + h * v.head_stride() + i;
-        const int64_t dof = l * d.layer_stride() + h * d.head_stride() + i;
-        ASSERT_EQ(static_cast<uint16_t*>(d.k)[dof], k16[so]);
-        ASSERT_EQ(static_cast<uint16_t*>(d.v)[dof], v16[so]);
-      }
+      for (int64_t p = 0; p < 3; ++p)
+        for (int64_t i = 0; i < v.head_dim; ++i) {
+          const int64_t ki = packed_key_index(p, i, v.head_dim);
+          ASSERT_EQ(static_cast<uint16_t*>(d.layer_k(l))[h * d.k_head_stride + ki],
+                    static_cast<uint16_t*>(v.layer_k(l))[h * v.k_head_stride + ki]);
+          const int64_t so = l * v.layer_stride() + h * v.head_stride() + p * v.head_dim + i;
+          const int64_t dof = l * d.layer_stride() + h * d.head_stride() + p * d.head_dim + i;
+          ASSERT_EQ(static_cast<uint16_t*>(d.v)[dof], v16[so]);
+        }
   EXPECT_THROW(copy_positions(f.view(), dst.view(), 3), RequestError);  // dtypes differ
 }
 

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/error.h"
 #include "core/threadpool.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/causal_attention_bf16.h"
+#include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/softmax.h"
@@ -31,11 +33,12 @@ void attend_block(const AttentionJob& job, const AttentionDims& dims, int h, int
   const int g = h / (dims.n_heads / dims.n_kv_heads);
   const int64_t n_rows = r1 - r0, k_end = job.pos0 + r1;
   if (job.kv_dtype == DType::kBF16) {
-    const auto* kb = static_cast<const uint16_t*>(job.k) + int64_t(g) * job.kv_head_stride;
+    const auto* kb = static_cast<const uint16_t*>(job.k) +
+                     int64_t(g) * (job.k_packed ? job.k_head_stride : job.kv_head_stride);
     const auto* vb = static_cast<const uint16_t*>(job.v) + int64_t(g) * job.kv_head_stride;
     detail::attend_rows_bf16(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq,
                              job.out + r0 * job.ldo + int64_t(h) * d, job.ldo, n_rows,
-                             job.pos0 + r0 + 1, kb, vb, d, scores);
+                             job.pos0 + r0 + 1, kb, job.k_packed, vb, d, scores);
     return;
   }
   const float* k = static_cast<const float*>(job.k) + int64_t(g) * job.kv_head_stride;
@@ -72,6 +75,8 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
                       AttentionScratch& scratch) {
   int64_t n_tasks = 0, max_rows = 0, max_keys = 0;
   for (const AttentionJob& j : jobs) {
+    if (j.k_packed && j.kv_dtype != DType::kBF16)
+      throw Error(ErrorKind::kInternal, "causal_attention: packed keys must be bf16");
     n_tasks += n_blocks(j) * dims.n_heads;
     max_rows = std::max(max_rows, j.n_q);
     max_keys = std::max(max_keys, j.pos0 + j.n_q);
@@ -123,6 +128,16 @@ void kv_store(const float* x, int64_t n, void* dst, DType dtype) {
   for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
 }
 
+void kv_store_packed(const float* x, int64_t d, uint16_t* keys, int64_t pos) {
+  // Element (pos, c) of the panel layout (gemm_internal.h): panel pos / kNR, pair row c / 2.
+  uint16_t* col = keys + pos / detail::kNR * detail::panel_elems(d) + 2 * (pos % detail::kNR);
+  thread_local std::vector<uint16_t> row;
+  row.assign(size_t(detail::panel_k(d)), 0);
+  kv_store(x, d, row.data(), DType::kBF16);
+  for (int64_t c = 0; c < int64_t(row.size()); c += 2)
+    std::memcpy(col + c * detail::kNR, row.data() + c, 2 * sizeof(uint16_t));
+}
+
 void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
   const int d = dims.head_dim, group = dims.n_heads / dims.n_kv_heads;
   std::vector<double> s;
@@ -136,6 +151,12 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
   auto q_at = [&](const float* q, int i) {
     return bf16 ? double(bf16_to_f32(f32_to_bf16(q[i]))) : double(q[i]);
   };
+  // Key c of position j for kv head g, widened.
+  auto key_at = [&](int g, int64_t j, int c) {
+    if (!job.k_packed) return kv_at(job.k, int64_t(g) * job.kv_head_stride + j * d + c);
+    const auto* keys = static_cast<const uint16_t*>(job.k) + int64_t(g) * job.k_head_stride;
+    return double(bf16_to_f32(detail::panel_at({DType::kBF16, keys, d, true}, j, c)));
+  };
   for (int64_t t = 0; t < job.n_q; ++t)
     for (int h = 0; h < dims.n_heads; ++h) {
       const float* q = job.q + t * job.ldq + int64_t(h) * d;
@@ -144,7 +165,7 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
       s.assign(size_t(n_keys), 0.0);
       double mx = -INFINITY, sum = 0.0;
       for (int64_t j = 0; j < n_keys; ++j) {
-        for (int i = 0; i < d; ++i) s[size_t(j)] += q_at(q, i) * kv_at(job.k, kv0 + j * d + i);
+        for (int i = 0; i < d; ++i) s[size_t(j)] += q_at(q, i) * key_at(h / group, j, i);
         s[size_t(j)] /= std::sqrt(double(d));
         mx = std::max(mx, s[size_t(j)]);
       }

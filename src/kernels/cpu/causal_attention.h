@@ -42,6 +42,12 @@ struct AttentionJob {
   const void* v = nullptr;       // same layout as k
   int64_t kv_head_stride = 0;    // elements between consecutive kv heads (capacity · head_dim)
   DType kv_dtype = DType::kF32;  // of k and v: kF32 (float) or kBF16 (uint16 bit patterns)
+  // bf16 only: the keys of kv head g (at k + g·k_head_stride) are in the repacked-weight layout
+  // of matmul.h (PackedWeight of [capacity, head_dim]; written by kv_store_packed), which the
+  // scores q·kᵀ read as they are: no transposes, one sequential stream per head. The values
+  // keep the row layout above.
+  bool k_packed = false;
+  int64_t k_head_stride = 0;
 };
 
 // Per-thread score rows, reused across calls; it grows (allocates) only when a call needs more
@@ -72,8 +78,13 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
 // kBF16 (bit-exact with f32_to_bf16).
 void kv_store(const float* x, int64_t n, void* dst, DType dtype);
 
-// Naive scalar reference (double accumulation) for one job, either cache dtype; with a bf16
-// cache q is rounded to bf16 first, as the kernel does.
+// Stores the key of position `pos` (d floats, rounded to bf16 as kv_store does) into one kv
+// head's keys in the packed layout (AttentionJob::k_packed), with the layout's padding past d
+// zeroed.
+void kv_store_packed(const float* x, int64_t d, uint16_t* keys, int64_t pos);
+
+// Naive scalar reference (double accumulation) for one job, either cache dtype and key layout;
+// with a bf16 cache q is rounded to bf16 first, as the kernel does.
 void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims);
 
 }  // namespace dsvl::kernels

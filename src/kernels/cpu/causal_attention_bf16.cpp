@@ -243,13 +243,17 @@ void divide_scores(float* s, int64_t n, float sqrt_d) {
 }
 
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
-                      int64_t keys0, const uint16_t* k, const uint16_t* v, int d, float* scores) {
+                      int64_t keys0, const uint16_t* k, bool k_packed, const uint16_t* v, int d,
+                      float* scores) {
   // Scores of every row against keys [0, k_end) (a row then uses its first keys0 + i): q
   // rounded to bf16 as the official bf16 inference holds it, times the cached keys, summed in
   // float32 by the bf16 GEMM (AMX tiles where available), whose per-element result does not
-  // depend on how many rows share the call. HF: matmul(q, kᵀ) / sqrt(head_dim).
+  // depend on how many rows share the call, nor on whether the keys are packed (the packed
+  // layout is a repacked weight's: the same bits, without transposing key rows).
+  // HF: matmul(q, kᵀ) / sqrt(head_dim).
   const int64_t k_end = keys0 + n_rows - 1, lds = score_row_stride(k_end);
-  gemm_bf16(q, ldq, BMatrix{DType::kBF16, k, d}, scores, lds, n_rows, k_end, d, Epilogue{});
+  gemm_bf16(q, ldq, BMatrix{DType::kBF16, k, d, k_packed}, scores, lds, n_rows, k_end, d,
+            Epilogue{});
   const float sqrt_d = float(std::sqrt(double(d)));
   for (int64_t i = 0; i < n_rows; ++i) divide_scores(scores + i * lds, keys0 + i, sqrt_d);
 #if defined(__AVX512F__)
