@@ -257,6 +257,11 @@ TEST(KvStore, Bf16RoundsLikeScalarConversion) {
     std::vector<float> x(static_cast<size_t>(n));
     for (auto& e : x) e = nd(rng);
     if (n > 2) x[1] = 1e-39f, x[2] = std::nanf("");
+    if (n > 8) {  // infinities, −0, and ties that round to even: down (0x3f80) and up (0x3f82)
+      x[3] = INFINITY, x[4] = -INFINITY, x[5] = -0.0f;
+      const uint32_t ties[2] = {0x3f808000u, 0x3f818000u};
+      std::memcpy(&x[6], &ties[0], 4), std::memcpy(&x[7], &ties[1], 4);
+    }
     std::vector<uint16_t> got(size_t(n) + 1, 0xabcd);
     kv_store(x.data(), n, got.data(), DType::kBF16);
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[size_t(i)], f32_to_bf16(x[size_t(i)])) << i;
