@@ -229,16 +229,29 @@ void gemm_nn(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
 // floats = 16 KB would make the rows touched by one register tile thrash a single set).
 int64_t padded_stride(int64_t n_k) { return (n_k + 15) / 16 * 16 + 16; }
 
-void add_grid_bias(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row) {
+namespace {
+
+// Walks query row i's biased keys [j0, j1) one key-grid row (or the part of it in range) at a
+// time: fn(seg, h, rw, x0, x1) with seg[x] the score of key (y, x) for x in [x0, x1), h =
+// rel_h[i, y] and rw the row's rel_w.
+template <typename Fn>
+void for_grid_rows(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row, Fn&& fn) {
   const float* rh = bias.rel_h + i * bias.kh;
   const float* rw = bias.rel_w + i * bias.kw;
-  for (int64_t j = j0; j < j1;) {  // one key-grid row (or the part of it in range) at a time
+  for (int64_t j = j0; j < j1;) {
     const int64_t y = j / bias.kw, x0 = j % bias.kw, x1 = std::min(bias.kw, x0 + (j1 - j));
-    float* seg = row + (j - j0) - x0;
-    const float h = rh[y];
-    for (int64_t x = x0; x < x1; ++x) seg[x] = (seg[x] + h) + rw[x];
+    fn(row + (j - j0) - x0, rh[y], rw, x0, x1);
     j += x1 - x0;
   }
+}
+
+}  // namespace
+
+void add_grid_bias(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row) {
+  for_grid_rows(bias, i, j0, j1, row,
+                [](float* seg, float h, const float* rw, int64_t x0, int64_t x1) {
+                  for (int64_t x = x0; x < x1; ++x) seg[x] = (seg[x] + h) + rw[x];
+                });
 }
 
 namespace {
@@ -248,25 +261,20 @@ namespace {
 // −4.8%, a window head −0.6% to −4.8%); elsewhere the two passes as they were.
 float add_grid_bias_max(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row) {
 #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
-  const float* rh = bias.rel_h + i * bias.kh;
-  const float* rw = bias.rel_w + i * bias.kw;
   float mx = -std::numeric_limits<float>::infinity();
   __m256 vmx = _mm256_set1_ps(mx);
-  for (int64_t j = j0; j < j1;) {  // one key-grid row (or the part of it in range) at a time
-    const int64_t y = j / bias.kw, x0 = j % bias.kw, x1 = std::min(bias.kw, x0 + (j1 - j));
-    float* seg = row + (j - j0) - x0;
-    const float h = rh[y];
-    const __m256 vh = _mm256_set1_ps(h);
-    int64_t x = x0;
-    for (; x + 8 <= x1; x += 8) {
-      const __m256 v =
-          _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(seg + x), vh), _mm256_loadu_ps(rw + x));
-      _mm256_storeu_ps(seg + x, v);
-      vmx = _mm256_max_ps(vmx, v);
-    }
-    for (; x < x1; ++x) mx = std::max(mx, seg[x] = (seg[x] + h) + rw[x]);
-    j += x1 - x0;
-  }
+  for_grid_rows(
+      bias, i, j0, j1, row, [&](float* seg, float h, const float* rw, int64_t x0, int64_t x1) {
+        const __m256 vh = _mm256_set1_ps(h);
+        int64_t x = x0;
+        for (; x + 8 <= x1; x += 8) {
+          const __m256 v =
+              _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(seg + x), vh), _mm256_loadu_ps(rw + x));
+          _mm256_storeu_ps(seg + x, v);
+          vmx = _mm256_max_ps(vmx, v);
+        }
+        for (; x < x1; ++x) mx = std::max(mx, seg[x] = (seg[x] + h) + rw[x]);
+      });
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, vmx);
   for (const float l : lanes) mx = std::max(mx, l);
