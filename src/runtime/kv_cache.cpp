@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "kernels/cpu/causal_attention.h"
 
 namespace dsvl::runtime {
 
@@ -49,12 +50,18 @@ void copy_positions(const llm::KvView& src, llm::KvView& dst, int64_t n) {
   // are not filled in dst yet, and the ones filled later overwrite them).
   const size_t k_bytes =
       src.k_packed() ? src.elem_bytes() * size_t(kernels::packed_elems({n, src.head_dim})) : bytes;
+  // Values: float32 rows; bf16 lane blocks of `vb` lanes (kernels::kv_value_index), each
+  // [position][vb] and capacity · vb elements long, copied block by block.
+  const int64_t vb =
+      src.dtype == DType::kBF16 ? kernels::kv_value_block(src.head_dim) : src.head_dim;
+  const size_t v_bytes = src.elem_bytes() * size_t(n * vb);
   for (int l = 0; l < src.n_layers; ++l)
     for (int h = 0; h < src.n_kv_heads; ++h) {
-      const int64_t so = h * src.head_stride(), d = h * dst.head_stride();
       std::memcpy(dst.at(dst.layer_k(l), h * dst.k_head_stride),
                   src.at(src.layer_k(l), h * src.k_head_stride), k_bytes);
-      std::memcpy(dst.at(dst.layer_v(l), d), src.at(src.layer_v(l), so), bytes);
+      for (int64_t c = 0; c < src.head_dim; c += vb)  // block c / vb
+        std::memcpy(dst.at(dst.layer_v(l), h * dst.head_stride() + c * dst.capacity),
+                    src.at(src.layer_v(l), h * src.head_stride() + c * src.capacity), v_bytes);
     }
 }
 

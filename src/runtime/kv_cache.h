@@ -1,6 +1,6 @@
 // The key/value cache of one sequence: float32 or bf16 (kv_dtype(): bf16 on the bf16 precision
 // path), laid out [layer][kv_head][position][head_dim], bf16 keys packed for the GEMMs (see
-// llm/kv_view.h), preallocated for
+// llm/kv_view.h) and bf16 values in lane blocks, preallocated for
 // `capacity` positions so decoding never allocates.
 // Size: 2 · layers · kv_heads · head_dim · 4 (f32) or 2 (bf16) bytes per position — 384 / 192
 // KiB for the 1.3B model, 960 / 480 KiB for 7B — so callers size it to prompt + max new

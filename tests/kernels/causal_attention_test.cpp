@@ -225,6 +225,68 @@ TEST(CausalAttentionBf16, PackedKeysGiveTheSameBitsAsKeyRows) {
   }
 }
 
+TEST(KvStore, ValuesGoInLaneBlocks) {
+  // head_dim 128: lanes [0, 64) of every position, then lanes [64, 128); other head dims rows.
+  EXPECT_EQ(kv_value_block(128), 64);
+  EXPECT_EQ(kv_value_block(64), 64);
+  EXPECT_EQ(kv_value_block(40), 40);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (int d : {128, 64, 40}) {
+    const int64_t capacity = 7;
+    std::vector<uint16_t> values(size_t(capacity * d) + 1, 0xabcd);
+    std::vector<float> x(static_cast<size_t>(d));
+    for (int64_t p : {3, 0, 6}) {
+      for (auto& e : x) e = nd(rng);
+      kv_store_values(x.data(), d, values.data(), capacity, p);
+      const int b = d == 128 ? 64 : d;
+      for (int c = 0; c < d; ++c) {
+        const int64_t e = c / b * capacity * b + p * b + c % b;
+        ASSERT_EQ(kv_value_index(capacity * d, d, p, c), e) << d << " " << p << " " << c;
+        ASSERT_EQ(values[size_t(e)], f32_to_bf16(x[size_t(c)])) << d << " " << p << " " << c;
+      }
+    }
+    EXPECT_EQ(values.back(), 0xabcd) << "wrote past the head";
+  }
+}
+
+TEST(CausalAttentionBf16, ValueBlocksGiveTheRowsResult) {
+  // A bf16 cache written as the model writes it (kv_store_packed, kv_store_values) against the
+  // float32 path over the same bf16 values as rows, q rounded as the bf16 path rounds it: so a
+  // value read from the wrong lane or position shows whatever index the reference uses.
+  std::mt19937 rng(25);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (AttentionDims dims : {AttentionDims{2, 2, 128}, AttentionDims{2, 1, 64}}) {
+    for (auto [n_past, n_q] : {std::pair<int64_t, int64_t>{40, 1}, {3, 5}, {0, 30}}) {
+      SCOPED_TRACE(testing::Message()
+                   << "d=" << dims.head_dim << " past=" << n_past << " q=" << n_q);
+      const int d = dims.head_dim;
+      const int64_t capacity = n_past + n_q + 2, head = capacity * d;
+      Seq s = make_seq(dims, n_past, n_q, capacity, rng);  // float32 rows, rounded below
+      for (auto* t : {&s.q, &s.k, &s.v})
+        for (auto& e : *t) e = bf16_to_f32(f32_to_bf16(e));
+      std::vector<uint16_t> keys(size_t(dims.n_kv_heads * packed_elems({capacity, d})));
+      std::vector<uint16_t> values(size_t(dims.n_kv_heads * head));
+      for (int g = 0; g < dims.n_kv_heads; ++g)
+        for (int64_t p = 0; p < capacity; ++p) {
+          const float* row = s.k.data() + 1 + g * head + p * d;
+          kv_store_packed(row, d, keys.data() + g * packed_elems({capacity, d}), p);
+          kv_store_values(s.v.data() + 1 + g * head + p * d, d, values.data() + g * head, capacity,
+                          p);
+        }
+      AttentionScratch scratch;
+      causal_attention({&s.job, 1}, dims, scratch);
+      AttentionJob bj = s.job;
+      std::vector<float> out(s.out.size(), 0.0f);
+      bj.out = out.data() + 1;
+      bj.k = keys.data(), bj.v = values.data(), bj.kv_dtype = DType::kBF16;
+      bj.k_packed = true, bj.k_head_stride = packed_elems({capacity, d});
+      causal_attention({&bj, 1}, dims, scratch);
+      for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], s.out[i], 2e-5f) << i;
+    }
+  }
+}
+
 TEST(CausalAttention, PackedKeysMustBeBf16) {
   std::mt19937 rng(24);
   const AttentionDims dims{1, 1, 8};

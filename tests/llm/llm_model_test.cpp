@@ -136,6 +136,33 @@ TEST(LlmModel, GroupedQueryAttentionMatchesNaiveReference) {
   }
 }
 
+// head_dim 128, as the real models: the bf16 cache keeps its keys packed and its values in two
+// 64-lane blocks (kernels::kv_value_index). Against the same bf16 model on a float32 cache
+// (rows, no rounding), for decode steps (chunk 1), short blocks and a whole prefill: the
+// logits differ by the keys' and values' rounding only; a value or key read from the wrong
+// place in the cache moves them far more.
+TEST(LlmModel, Bf16CacheAtHeadDim128MatchesAFloat32Cache) {
+  io::LlmConfig c = small_config(2, 2);
+  c.hidden_size = 256;
+  ASSERT_EQ(c.head_dim(), 128);
+  auto m =
+      load_in_memory(c, make_random_llm_weights(c, DType::kBF16, 11), kernels::Precision::kBF16);
+  const int64_t T = 70;
+  const std::vector<float> x = random_embeds(*m, T, 3);
+  for (int64_t chunk : {1, 8, 70}) {
+    std::vector<float> logits[2];
+    for (DType dt : {DType::kF32, DType::kBF16}) {
+      runtime::KvCache kv(c, T, dt);
+      Workspace ws(c, chunk, T);
+      auto& l = logits[dt == DType::kBF16];
+      l.resize(size_t(T * m->vocab_size()));
+      m->forward(x.data(), T, kv.view(), ws, 0, l.data());
+    }
+    test::expect_close("bf16 cache, chunk " + std::to_string(chunk), logits[1].data(),
+                       logits[0].data(), int64_t(logits[0].size()), 2e-2);
+  }
+}
+
 TEST(LlmModel, GroupedQueryAttentionEqualsRepeatedKvHeads) {
   const io::LlmConfig gqa = small_config(4, 2);
   io::LlmConfig mha = gqa;

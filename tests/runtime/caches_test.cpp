@@ -112,7 +112,7 @@ int64_t packed_key_index(int64_t p, int64_t c, int64_t head_dim) {
 }
 
 TEST(KvCache, Bf16HalvesTheBytesAndCopiesItsPositions) {
-  const io::LlmConfig c = tiny_llm();
+  const io::LlmConfig c = tiny_llm();  // head_dim 4: values in rows
   KvCache f(c, 8), b(c, 8, DType::kBF16);
   EXPECT_EQ(b.bytes_per_position() * 2, f.bytes_per_position());
   EXPECT_EQ(b.bytes_per_position(), KvCache::bytes_per_position(c, DType::kBF16));
@@ -143,6 +143,27 @@ TEST(KvCache, Bf16HalvesTheBytesAndCopiesItsPositions) {
           ASSERT_EQ(static_cast<uint16_t*>(d.v)[dof], v16[so]);
         }
   EXPECT_THROW(copy_positions(f.view(), dst.view(), 3), RequestError);  // dtypes differ
+}
+
+TEST(KvCache, CopiesBf16ValueBlocksBetweenCapacities) {
+  // head_dim 128: the values are two blocks of 64 lanes, each [capacity][64], so a copy into a
+  // cache of another capacity moves each block to its own offset.
+  io::LlmConfig c = tiny_llm();
+  c.hidden_size = 256;
+  KvCache src(c, 9, DType::kBF16), dst(c, 5, DType::kBF16);
+  const llm::KvView& s = src.view();
+  ASSERT_EQ(s.head_dim, 128);
+  auto* v16 = static_cast<uint16_t*>(s.v);
+  for (int64_t e = 0; e < int64_t(s.n_layers) * s.layer_stride(); ++e) v16[e] = uint16_t(e * 3);
+  copy_positions(s, dst.view(), 4);
+  const llm::KvView& d = dst.view();
+  for (int h = 0; h < s.n_kv_heads; ++h)
+    for (int64_t p = 0; p < 4; ++p)
+      for (int i = 0; i < 128; ++i) {
+        const int64_t so = h * s.head_stride() + i / 64 * 9 * 64 + p * 64 + i % 64;
+        const int64_t dof = h * d.head_stride() + i / 64 * 5 * 64 + p * 64 + i % 64;
+        ASSERT_EQ(static_cast<uint16_t*>(d.v)[dof], v16[so]) << h << " " << p << " " << i;
+      }
 }
 
 TEST(PrefixCache, KeepsTheCacheDtype) {

@@ -38,7 +38,8 @@ void attend_block(const AttentionJob& job, const AttentionDims& dims, int h, int
     const auto* vb = static_cast<const uint16_t*>(job.v) + int64_t(g) * job.kv_head_stride;
     detail::attend_rows_bf16(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq,
                              job.out + r0 * job.ldo + int64_t(h) * d, job.ldo, n_rows,
-                             job.pos0 + r0 + 1, kb, job.k_packed, vb, d, scores);
+                             job.pos0 + r0 + 1, kb, job.k_packed, vb,
+                             job.kv_head_stride / d * kv_value_block(d), d, scores);
     return;
   }
   const float* k = static_cast<const float*>(job.k) + int64_t(g) * job.kv_head_stride;
@@ -128,6 +129,12 @@ void kv_store(const float* x, int64_t n, void* dst, DType dtype) {
   for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
 }
 
+void kv_store_values(const float* x, int d, uint16_t* values, int64_t capacity, int64_t pos) {
+  const int b = kv_value_block(d);
+  for (int c = 0; c < d; c += b)
+    kv_store(x + c, b, values + kv_value_index(capacity * d, d, pos, c), DType::kBF16);
+}
+
 void kv_store_packed(const float* x, int64_t d, uint16_t* keys, int64_t pos) {
   // Element (pos, c) of the panel layout (gemm_internal.h): panel pos / kNR, pair row c / 2.
   uint16_t* col = keys + pos / detail::kNR * detail::panel_elems(d) + 2 * (pos % detail::kNR);
@@ -157,6 +164,10 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
     const auto* keys = static_cast<const uint16_t*>(job.k) + int64_t(g) * job.k_head_stride;
     return double(bf16_to_f32(detail::panel_at({DType::kBF16, keys, d, true}, j, c)));
   };
+  // Offset of lane c of position j in a kv head's values (bf16: in lane blocks).
+  auto value_at = [&](int64_t j, int c) {
+    return bf16 ? kv_value_index(job.kv_head_stride, d, j, c) : j * d + c;
+  };
   for (int64_t t = 0; t < job.n_q; ++t)
     for (int h = 0; h < dims.n_heads; ++h) {
       const float* q = job.q + t * job.ldq + int64_t(h) * d;
@@ -174,7 +185,7 @@ void causal_attention_ref(const AttentionJob& job, const AttentionDims& dims) {
       for (int i = 0; i < d; ++i) {
         double acc = 0.0;
         for (int64_t j = 0; j < n_keys; ++j)
-          acc += s[size_t(j)] / sum * kv_at(job.v, kv0 + j * d + i);
+          acc += s[size_t(j)] / sum * kv_at(job.v, kv0 + value_at(j, i));
         out[i] = float(acc);
       }
     }

@@ -2,7 +2,8 @@
 //   out = softmax(q·Kᵀ / √d) · V   over the keys at positions [0, pos0 + t],
 // float32 scores and softmax. Grouped-query attention: head h reads kv head
 // h / (n_heads / n_kv_heads). The KV layout is [kv_head][position][head_dim] per sequence, so
-// one head's keys are contiguous and decode reads them in one streaming pass.
+// one head's keys are contiguous and decode reads them in one streaming pass (bf16 caches
+// pack the keys and keep the values in lane blocks: AttentionJob).
 //
 // The cache holds float32 or bf16 keys/values (AttentionJob::kv_dtype). float32 caches go
 // through gemm_nt (scores of a block of rows), softmax_row and gemm_nn (P·V): float32
@@ -39,16 +40,29 @@ struct AttentionJob {
   int64_t n_q = 0;
   int64_t pos0 = 0;              // position of query row 0; the cache holds keys [0, pos0 + n_q)
   const void* k = nullptr;       // kv head g, position p: k[(g·kv_head_stride) + p·head_dim]
-  const void* v = nullptr;       // same layout as k
+  const void* v = nullptr;       // the same layout as k for float32 (bf16: see below)
   int64_t kv_head_stride = 0;    // elements between consecutive kv heads (capacity · head_dim)
   DType kv_dtype = DType::kF32;  // of k and v: kF32 (float) or kBF16 (uint16 bit patterns)
   // bf16 only: the keys of kv head g (at k + g·k_head_stride) are in the repacked-weight layout
   // of matmul.h (PackedWeight of [capacity, head_dim]; written by kv_store_packed), which the
-  // scores q·kᵀ read as they are: no transposes, one sequential stream per head. The values
-  // keep the row layout above.
+  // scores q·kᵀ read as they are: no transposes, one sequential stream per head.
   bool k_packed = false;
   int64_t k_head_stride = 0;
+  // bf16 values are always kept in lane blocks (kv_value_index): a head's value lanes
+  // [0, kv_value_block(head_dim)) for every position, then the next block's, so each pass of
+  // p·v over one block streams contiguous memory.
 };
+
+// Value lanes per block of a bf16 cache: 64 where head_dim is a multiple of 64 (AVX2's p·v
+// accumulates 64 lanes per pass over the keys), else head_dim (one block: plain rows).
+constexpr int kv_value_block(int head_dim) { return head_dim % 64 == 0 ? 64 : head_dim; }
+
+// Element of lane c, position p in one kv head's bf16 values, the head holding
+// kv_head_stride / head_dim positions: [head_dim / block][position][block].
+constexpr int64_t kv_value_index(int64_t kv_head_stride, int head_dim, int64_t p, int c) {
+  const int b = kv_value_block(head_dim);
+  return c / b * (kv_head_stride / head_dim * b) + p * b + c % b;
+}
 
 // Per-thread score rows, reused across calls; it grows (allocates) only when a call needs more
 // than any call before it, so a workspace reserved for the context never allocates again.
@@ -77,6 +91,10 @@ void causal_attention(std::span<const AttentionJob> jobs, const AttentionDims& d
 // Stores n floats as cache elements of `dtype`: a copy for kF32, rounded to nearest even for
 // kBF16 (bit-exact with f32_to_bf16).
 void kv_store(const float* x, int64_t n, void* dst, DType dtype);
+
+// Stores the value of position `pos` (d floats, rounded to bf16 as kv_store does) into one kv
+// head's bf16 values, which hold `capacity` positions in lane blocks (kv_value_index).
+void kv_store_values(const float* x, int d, uint16_t* values, int64_t capacity, int64_t pos);
 
 // Stores the key of position `pos` (d floats, rounded to bf16 as kv_store does) into one kv
 // head's keys in the packed layout (AttentionJob::k_packed), with the layout's padding past d

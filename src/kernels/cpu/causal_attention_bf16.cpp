@@ -16,12 +16,22 @@
 
 #include "core/dtype.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/causal_attention.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/vecmath.h"
 
 namespace dsvl::kernels::detail {
 namespace {
+
+// One kv head's bf16 values: blocks of `block` lanes (kv_value_block), `block_stride` elements
+// apart, each [position][block]. lane(c) is lane c of position 0; position j is j·block on.
+struct ValueLanes {
+  const uint16_t* v;
+  int64_t block_stride;
+  int block;
+  const uint16_t* lane(int c) const { return v + c / block * block_stride + c % block; }
+};
 
 #if defined(__AVX512F__)
 
@@ -58,24 +68,26 @@ void softmax_row_bf16(float* s, int64_t n) {
 // out_r = Σ_j p_r[j] · v_j for R consecutive rows (row r has n0 + r keys), chunks [c0, c0+NG).
 // The keys all rows see run without per-row tests so the accumulators stay in registers.
 template <int NC, int NG, int R>
-void pv_rows(const float* const* p, int64_t n0, const uint16_t* v, int d, const Chunks<NC>& ch,
-             int c0, float* const* out) {
+void pv_rows(const float* const* p, int64_t n0, const ValueLanes& v, const Chunks<NC>& ch, int c0,
+             float* const* out) {
   __m512 acc[R][NG];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < NG; ++c) acc[r][c] = _mm512_setzero_ps();
-  const uint16_t* vc = v + 16 * c0;
+  const uint16_t* vc[NG];  // chunk c's lanes at position 0 (a block holds whole chunks)
+  for (int c = 0; c < NG; ++c) vc[c] = v.lane(16 * (c0 + c));
+  const int64_t ld = v.block;
   for (int64_t j = 0; j < n0; ++j) {
     __m512 pr[R];
     for (int r = 0; r < R; ++r) pr[r] = _mm512_set1_ps(p[r][j]);
     for (int c = 0; c < NG; ++c) {
-      const __m512 x = simd::load_bf16(vc + j * d + 16 * c, ch.m[c0 + c]);
+      const __m512 x = simd::load_bf16(vc[c] + j * ld, ch.m[c0 + c]);
       for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(pr[r], x, acc[r][c]);
     }
   }
   // Keys n0 … n0 + R − 2: only the later rows see them.
   for (int64_t j = n0; j < n0 + R - 1; ++j)
     for (int c = 0; c < NG; ++c) {
-      const __m512 x = simd::load_bf16(vc + j * d + 16 * c, ch.m[c0 + c]);
+      const __m512 x = simd::load_bf16(vc[c] + j * ld, ch.m[c0 + c]);
       for (int r = int(j - n0) + 1; r < R; ++r)
         acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(p[r][j]), x, acc[r][c]);
     }
@@ -87,19 +99,19 @@ void pv_rows(const float* const* p, int64_t n0, const uint16_t* v, int d, const 
 // p·v for all rows of the block, value chunks [c0, c0 + NG): rows in pairs where they fit.
 template <int NC, int NG>
 void pv_block(const float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
-              const uint16_t* v, int d, const Chunks<NC>& ch, int c0) {
+              const ValueLanes& v, const Chunks<NC>& ch, int c0) {
   constexpr int kR = NG <= 8 ? 2 : 1;
   int64_t i = 0;
   for (; i + kR <= n_rows; i += kR) {
     const float* p[kR];
     float* o[kR];
     for (int r = 0; r < kR; ++r) p[r] = s + (i + r) * lds, o[r] = out + (i + r) * ldo;
-    pv_rows<NC, NG, kR>(p, keys0 + i, v, d, ch, c0, o);
+    pv_rows<NC, NG, kR>(p, keys0 + i, v, ch, c0, o);
   }
   for (; i < n_rows; ++i) {
     const float* p[1] = {s + i * lds};
     float* o[1] = {out + i * ldo};
-    pv_rows<NC, NG, 1>(p, keys0 + i, v, d, ch, c0, o);
+    pv_rows<NC, NG, 1>(p, keys0 + i, v, ch, c0, o);
   }
 }
 
@@ -113,17 +125,20 @@ constexpr int64_t kWidenRows = 8;
 // Softmax of each row's causal scores, then p·v.
 template <int NC>
 void softmax_pv(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
-                const uint16_t* v, int d) {
+                const ValueLanes& v, int d) {
   const Chunks<NC> ch(d);
   for (int64_t i = 0; i < n_rows; ++i) softmax_row_bf16(s + i * lds, keys0 + i);
   if (n_rows >= kWidenRows) {
     const int64_t k_end = keys0 + n_rows - 1;
     thread_local std::vector<float> vbuf;
     float* vf = scratch(vbuf, size_t(k_end * d));
-    for (int64_t j = 0; j < k_end; ++j)
-      for (int c = 0; c < NC; ++c)
-        _mm512_mask_storeu_ps(vf + j * d + 16 * c, ch.m[c],
-                              simd::load_bf16(v + j * d + 16 * c, ch.m[c]));
+    for (int b = 0; b < d; b += v.block) {  // each block read in its order
+      const uint16_t* vb = v.lane(b);
+      for (int64_t j = 0; j < k_end; ++j)
+        for (int c = b / 16; c < (b + v.block + 15) / 16; ++c)
+          _mm512_mask_storeu_ps(vf + j * d + 16 * c, ch.m[c],
+                                simd::load_bf16(vb + j * v.block + 16 * c - b, ch.m[c]));
+    }
     for (int64_t i = 0; i < n_rows; ++i)
       std::fill(s + i * lds + keys0 + i, s + i * lds + k_end, 0.0f);
     gemm_nn(s, lds, vf, d, out, ldo, n_rows, d, k_end);
@@ -132,11 +147,11 @@ void softmax_pv(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, 
   // Value chunks in groups of ≤ 8 (the accumulators of two rows fit the 32 registers).
   constexpr int kG = NC < 8 ? NC : 8, kRem = NC % kG;
   for (int c0 = 0; c0 + kG <= NC; c0 += kG)
-    pv_block<NC, kG>(s, lds, out, ldo, n_rows, keys0, v, d, ch, c0);
-  if constexpr (kRem > 0) pv_block<NC, kRem>(s, lds, out, ldo, n_rows, keys0, v, d, ch, NC - kRem);
+    pv_block<NC, kG>(s, lds, out, ldo, n_rows, keys0, v, ch, c0);
+  if constexpr (kRem > 0) pv_block<NC, kRem>(s, lds, out, ldo, n_rows, keys0, v, ch, NC - kRem);
 }
 
-using SoftmaxPvFn = void (*)(float*, int64_t, float*, int64_t, int64_t, int64_t, const uint16_t*,
+using SoftmaxPvFn = void (*)(float*, int64_t, float*, int64_t, int64_t, int64_t, const ValueLanes&,
                              int);
 constexpr SoftmaxPvFn kSoftmaxPv[16] = {
     softmax_pv<1>,  softmax_pv<2>,  softmax_pv<3>,  softmax_pv<4>,  softmax_pv<5>,  softmax_pv<6>,
@@ -170,15 +185,18 @@ void softmax_row_bf16(float* s, int64_t n) {
   for (; j < n; ++j) s[j] *= inv;
 }
 
-// out = Σ_j p[j]·v_j over n keys, value lanes [c0, c0 + 8·NG): one FMA chain per lane.
+// out = Σ_j p[j]·v_j over n keys, value lanes [c0, c0 + 8·NG) (within one block): one FMA
+// chain per lane.
 template <int NG>
-void pv_row(const float* p, int64_t n, const uint16_t* v, int d, int c0, float* out) {
+void pv_row(const float* p, int64_t n, const ValueLanes& v, int c0, float* out) {
   __m256 acc[NG];
   for (auto& a : acc) a = _mm256_setzero_ps();
+  const uint16_t* vc = v.lane(c0);
+  const int64_t ld = v.block;
   for (int64_t j = 0; j < n; ++j) {
     const __m256 pj = _mm256_broadcast_ss(p + j);
     for (int c = 0; c < NG; ++c)
-      acc[c] = _mm256_fmadd_ps(pj, simd::load_bf16(v + j * d + c0 + 8 * c), acc[c]);
+      acc[c] = _mm256_fmadd_ps(pj, simd::load_bf16(vc + j * ld + 8 * c), acc[c]);
   }
   for (int c = 0; c < NG; ++c) _mm256_storeu_ps(out + c0 + 8 * c, acc[c]);
 }
@@ -186,13 +204,18 @@ void pv_row(const float* p, int64_t n, const uint16_t* v, int d, int c0, float* 
 constexpr int64_t kWidenRows = 8;  // as above: prefill blocks widen v and run gemm_nn
 
 void softmax_pv_avx2(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows, int64_t keys0,
-                     const uint16_t* v, int d) {
+                     const ValueLanes& v, int d) {
   for (int64_t i = 0; i < n_rows; ++i) softmax_row_bf16(s + i * lds, keys0 + i);
   if (n_rows >= kWidenRows) {
     const int64_t k_end = keys0 + n_rows - 1;
     thread_local std::vector<float> vbuf;
     float* vf = scratch(vbuf, size_t(k_end * d));
-    for (int64_t e = 0; e < k_end * d; e += 8) _mm256_storeu_ps(vf + e, simd::load_bf16(v + e));
+    for (int b = 0; b < d; b += v.block) {  // each block read in its order
+      const uint16_t* vb = v.lane(b);
+      for (int64_t j = 0; j < k_end; ++j)
+        for (int c = 0; c < v.block; c += 8)
+          _mm256_storeu_ps(vf + j * d + b + c, simd::load_bf16(vb + j * v.block + c));
+    }
     for (int64_t i = 0; i < n_rows; ++i)
       std::fill(s + i * lds + keys0 + i, s + i * lds + k_end, 0.0f);
     gemm_nn(s, lds, vf, d, out, ldo, n_rows, d, k_end);
@@ -200,8 +223,8 @@ void softmax_pv_avx2(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_r
   }
   for (int64_t i = 0; i < n_rows; ++i) {
     int c0 = 0;
-    for (; c0 + 64 <= d; c0 += 64) pv_row<8>(s + i * lds, keys0 + i, v, d, c0, out + i * ldo);
-    for (; c0 < d; c0 += 8) pv_row<1>(s + i * lds, keys0 + i, v, d, c0, out + i * ldo);
+    for (; c0 + 64 <= d; c0 += 64) pv_row<8>(s + i * lds, keys0 + i, v, c0, out + i * ldo);
+    for (; c0 < d; c0 += 8) pv_row<1>(s + i * lds, keys0 + i, v, c0, out + i * ldo);
   }
 }
 
@@ -210,7 +233,7 @@ void softmax_pv_avx2(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_r
 // Portable form of the softmax and p·v, for builds without AVX-512 or AVX2 and head_dims the
 // vector forms do not take.
 void softmax_pv_scalar(float* s, int64_t lds, float* out, int64_t ldo, int64_t n_rows,
-                       int64_t keys0, const uint16_t* v, int d) {
+                       int64_t keys0, const ValueLanes& v, int d) {
   for (int64_t i = 0; i < n_rows; ++i) {
     const int64_t n = keys0 + i;
     float* si = s + i * lds;
@@ -222,7 +245,7 @@ void softmax_pv_scalar(float* s, int64_t lds, float* out, int64_t ldo, int64_t n
     float* o = out + i * ldo;
     std::fill(o, o + d, 0.0f);
     for (int64_t j = 0; j < n; ++j)
-      for (int c = 0; c < d; ++c) o[c] += si[j] * inv * bf16_to_f32(v[j * d + c]);
+      for (int c = 0; c < d; ++c) o[c] += si[j] * inv * bf16_to_f32(v.lane(c)[j * v.block]);
   }
 }
 
@@ -243,8 +266,8 @@ void divide_scores(float* s, int64_t n, float sqrt_d) {
 }
 
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
-                      int64_t keys0, const uint16_t* k, bool k_packed, const uint16_t* v, int d,
-                      float* scores) {
+                      int64_t keys0, const uint16_t* k, bool k_packed, const uint16_t* v,
+                      int64_t v_block_stride, int d, float* scores) {
   // Scores of every row against keys [0, k_end) (a row then uses its first keys0 + i): q
   // rounded to bf16 as the official bf16 inference holds it, times the cached keys, summed in
   // float32 by the bf16 GEMM (AMX tiles where available), whose per-element result does not
@@ -256,13 +279,14 @@ void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int6
             Epilogue{});
   const float sqrt_d = float(std::sqrt(double(d)));
   for (int64_t i = 0; i < n_rows; ++i) divide_scores(scores + i * lds, keys0 + i, sqrt_d);
+  const ValueLanes vl{v, v_block_stride, kv_value_block(d)};
 #if defined(__AVX512F__)
   const int nc = (d + 15) / 16;
-  if (nc >= 1 && nc <= 16) return kSoftmaxPv[nc - 1](scores, lds, out, ldo, n_rows, keys0, v, d);
+  if (nc >= 1 && nc <= 16) return kSoftmaxPv[nc - 1](scores, lds, out, ldo, n_rows, keys0, vl, d);
 #elif defined(__AVX2__) && defined(__FMA__)
-  if (d % 8 == 0) return softmax_pv_avx2(scores, lds, out, ldo, n_rows, keys0, v, d);
+  if (d % 8 == 0) return softmax_pv_avx2(scores, lds, out, ldo, n_rows, keys0, vl, d);
 #endif
-  softmax_pv_scalar(scores, lds, out, ldo, n_rows, keys0, v, d);
+  softmax_pv_scalar(scores, lds, out, ldo, n_rows, keys0, vl, d);
 }
 
 }  // namespace dsvl::kernels::detail
