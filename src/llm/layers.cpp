@@ -18,7 +18,6 @@ void store_kv(const Piece& p, int layer, const io::LlmConfig& c, const Workspace
   for (int g = 0; g < c.num_key_value_heads; ++g)
     for (int64_t r = 0; r < p.n_rows; ++r) {
       const int64_t src = (p.row0 + r) * width + int64_t(g) * d;
-      const int64_t dst = int64_t(g) * kv.head_stride() + (p.pos0 + r) * d;
       if (kv.dtype == DType::kBF16) {  // keys packed, values in lane blocks
         kernels::kv_store_packed(ws.k.data() + src, d,
                                  static_cast<uint16_t*>(kv.at(k, g * kv.k_head_stride)),
@@ -27,6 +26,7 @@ void store_kv(const Piece& p, int layer, const io::LlmConfig& c, const Workspace
                                  static_cast<uint16_t*>(kv.at(v, g * kv.head_stride())),
                                  kv.capacity, p.pos0 + r);
       } else {
+        const int64_t dst = int64_t(g) * kv.head_stride() + (p.pos0 + r) * d;
         kernels::kv_store(ws.k.data() + src, d, kv.at(k, dst), kv.dtype);
         kernels::kv_store(ws.v.data() + src, d, kv.at(v, dst), kv.dtype);
       }

@@ -36,10 +36,9 @@ void attend_block(const AttentionJob& job, const AttentionDims& dims, int h, int
     const auto* kb = static_cast<const uint16_t*>(job.k) +
                      int64_t(g) * (job.k_packed ? job.k_head_stride : job.kv_head_stride);
     const auto* vb = static_cast<const uint16_t*>(job.v) + int64_t(g) * job.kv_head_stride;
-    detail::attend_rows_bf16(job.q + r0 * job.ldq + int64_t(h) * d, job.ldq,
-                             job.out + r0 * job.ldo + int64_t(h) * d, job.ldo, n_rows,
-                             job.pos0 + r0 + 1, kb, job.k_packed, vb,
-                             job.kv_head_stride / d * kv_value_block(d), d, scores);
+    detail::attend_rows_bf16(
+        job.q + r0 * job.ldq + int64_t(h) * d, job.ldq, job.out + r0 * job.ldo + int64_t(h) * d,
+        job.ldo, n_rows, job.pos0 + r0 + 1, kb, job.k_packed, vb, job.kv_head_stride, d, scores);
     return;
   }
   const float* k = static_cast<const float*>(job.k) + int64_t(g) * job.kv_head_stride;

@@ -24,13 +24,14 @@
 namespace dsvl::kernels::detail {
 namespace {
 
-// One kv head's bf16 values: blocks of `block` lanes (kv_value_block), `block_stride` elements
-// apart, each [position][block]. lane(c) is lane c of position 0; position j is j·block on.
+// One kv head's bf16 values (kv_value_index's layout: blocks of `block` lanes, each
+// [position][block]). lane(c) is lane c of position 0; position j is j·block on.
 struct ValueLanes {
   const uint16_t* v;
-  int64_t block_stride;
-  int block;
-  const uint16_t* lane(int c) const { return v + c / block * block_stride + c % block; }
+  int64_t head_stride;  // the AttentionJob's kv_head_stride
+  int d;
+  int block = kv_value_block(d);
+  const uint16_t* lane(int c) const { return v + kv_value_index(head_stride, d, 0, c); }
 };
 
 #if defined(__AVX512F__)
@@ -267,7 +268,7 @@ void divide_scores(float* s, int64_t n, float sqrt_d) {
 
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
                       int64_t keys0, const uint16_t* k, bool k_packed, const uint16_t* v,
-                      int64_t v_block_stride, int d, float* scores) {
+                      int64_t v_head_stride, int d, float* scores) {
   // Scores of every row against keys [0, k_end) (a row then uses its first keys0 + i): q
   // rounded to bf16 as the official bf16 inference holds it, times the cached keys, summed in
   // float32 by the bf16 GEMM (AMX tiles where available), whose per-element result does not
@@ -279,7 +280,7 @@ void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int6
             Epilogue{});
   const float sqrt_d = float(std::sqrt(double(d)));
   for (int64_t i = 0; i < n_rows; ++i) divide_scores(scores + i * lds, keys0 + i, sqrt_d);
-  const ValueLanes vl{v, v_block_stride, kv_value_block(d)};
+  const ValueLanes vl{v, v_head_stride, d};
 #if defined(__AVX512F__)
   const int nc = (d + 15) / 16;
   if (nc >= 1 && nc <= 16) return kSoftmaxPv[nc - 1](scores, lds, out, ldo, n_rows, keys0, vl, d);

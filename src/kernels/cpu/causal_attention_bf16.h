@@ -15,11 +15,11 @@ void divide_scores(float* s, int64_t n, float sqrt_d);
 
 // Rows [0, n_rows) of one head: q and out rows are ldq / ldo apart (already offset to the
 // head), row i attends to keys [0, keys0 + i). k: that kv head's keys, rows head_dim apart or
-// (k_packed) in the repacked-weight panel layout; v: its values in blocks of
-// kv_value_block(d) lanes, v_block_stride elements apart, each block [position][lanes].
+// (k_packed) in the repacked-weight panel layout; v: its values in lane blocks
+// (kv_value_index, for a head of v_head_stride elements).
 // scores: n_rows · score_row_stride(keys0 + n_rows − 1) floats of scratch.
 void attend_rows_bf16(const float* q, int64_t ldq, float* out, int64_t ldo, int64_t n_rows,
                       int64_t keys0, const uint16_t* k, bool k_packed, const uint16_t* v,
-                      int64_t v_block_stride, int d, float* scores);
+                      int64_t v_head_stride, int d, float* scores);
 
 }  // namespace dsvl::kernels::detail
