@@ -36,8 +36,8 @@ TEST_P(RowInvariance, SubsetsOfRowsGiveIdenticalBits) {
   std::mt19937 rng(21);
   const int64_t M = 40;
   // (first row, count): alone, small batches (streaming kernels), a blocked GEMM of 9 rows.
-  const std::pair<int64_t, int64_t> subsets[] = {{0, 1},  {5, 1},  {39, 1}, {10, 3},
-                                                 {20, 8}, {30, 9}, {1, 16}};
+  const std::pair<int64_t, int64_t> subsets[] = {{0, 1},  {5, 1},  {39, 1}, {10, 3}, {20, 8},
+                                                 {30, 9}, {1, 16}, {2, 15}, {23, 17}};
   for (const test::Case c :
        {test::Case{M, 1000, 70}, test::Case{M, 37, 33}, test::Case{M, 1024, 80}}) {
     const std::vector<float> x = test::randn(size_t(M * c.K), rng);
@@ -45,13 +45,19 @@ TEST_P(RowInvariance, SubsetsOfRowsGiveIdenticalBits) {
     const std::vector<float> bf = test::randn(size_t(c.N), rng);
     for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
       const test::Stored w = test::store(wf, t, {c.N, c.K}), b = test::store(bf, t, {c.N});
-      std::vector<float> full(size_t(M * c.N));
-      linear(x.data(), M, w.view, &b.view, full.data(), p);
-      for (const auto& [r0, n] : subsets) {
-        std::vector<float> part(size_t(n * c.N));
-        linear(x.data() + r0 * c.K, n, w.view, &b.view, part.data(), p);
-        EXPECT_EQ(std::memcmp(part.data(), full.data() + r0 * c.N, part.size() * 4), 0)
-            << test::case_str(c, t) << ": rows " << r0 << ".." << r0 + n - 1;
+      // The weight as stored and, rounded to bf16, repacked into panels as the LLM's are
+      // (its small-M kernels differ: AMX tiles of M rows, the panel streaming kernels).
+      const PackedWeight packed = pack_bf16(w.view);
+      for (const TensorView& wv : {w.view, packed.view()}) {
+        std::vector<float> full(size_t(M * c.N));
+        linear(x.data(), M, wv, &b.view, full.data(), p);
+        for (const auto& [r0, n] : subsets) {
+          std::vector<float> part(size_t(n * c.N));
+          linear(x.data() + r0 * c.K, n, wv, &b.view, part.data(), p);
+          EXPECT_EQ(std::memcmp(part.data(), full.data() + r0 * c.N, part.size() * 4), 0)
+              << test::case_str(c, t) << (wv.packed ? " repacked" : "") << ": rows " << r0 << ".."
+              << r0 + n - 1;
+        }
       }
     }
   }

@@ -10,7 +10,9 @@
 // Weights repacked at load (BMatrix::panels) are already in that panel layout: nothing is
 // packed, and small M runs the same tile products on two panels at a time.
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "core/threadpool.h"
 #include "kernels/cpu/gemm_internal.h"
@@ -305,7 +307,7 @@ void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int6
   _tile_release();
 }
 
-constexpr int kPanelStepsAhead = 2;
+constexpr int kPanelStepsAhead = 1, kPanelStepsAheadL2 = 4;
 
 // acc (two 32×32 blocks) = A[16 rows, Kp) · two adjacent panels at Bp: tile_block16's products
 // for both, so the weights stream as two sequences (one stream per thread reached only ~75% of
@@ -317,14 +319,21 @@ void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t 
   _tile_zero(2);
   _tile_zero(3);
   for (int64_t k = 0; k < Kp; k += 32) {
-    // Tile loads that miss stall the tile unit: fetch both streams kPanelStepsAhead k steps (4 KB)
-    // ahead into L1. Measured, 2 threads, cold 23 MB weights (noisy VM): none 22.6-23.5 GB/s,
-    // 1-4 steps 24.6-28.7, 6-8 steps 22.4-24.9; into L2 (T1) instead 23.1-26.6.
+    // Tile loads that miss stall the tile unit: fetch both streams kPanelStepsAhead k steps (2 KB)
+    // ahead into L1 and kPanelStepsAheadL2 steps ahead into L2. Measured, 2 threads, cold 23
+    // MB weights (noisy VM): none 22.6-23.5 GB/s, 1-4 steps 24.6-28.7, 6-8 steps 22.4-24.9;
+    // into L2 (T1) instead 23.1-26.6. On an Emerald Rapids VM (session 16, 40 × 23 MB, 15
+    // alternating runs, with one-row tiles): L1 at 2 steps alone 19.2-20.4 GB/s, L1 at 1 and
+    // L2 at 4 steps 22.0, L2 at 8 21.0-21.9, L2 at 16 20.1 (vdpbf16ps 22.1-22.3).
     const char* pa = reinterpret_cast<const char*>(Bp + (k + 32 * kPanelStepsAhead) * kNR);
     const char* pb = reinterpret_cast<const char*>(Bq + (k + 32 * kPanelStepsAhead) * kNR);
+    const char* qa = reinterpret_cast<const char*>(Bp + (k + 32 * kPanelStepsAheadL2) * kNR);
+    const char* qb = reinterpret_cast<const char*>(Bq + (k + 32 * kPanelStepsAheadL2) * kNR);
     for (int l = 0; l < 32 * 64; l += 64) {
       _mm_prefetch(pa + l, _MM_HINT_T0);
       _mm_prefetch(pb + l, _MM_HINT_T0);
+      _mm_prefetch(qa + l, _MM_HINT_T1);
+      _mm_prefetch(qb + l, _MM_HINT_T1);
     }
     _tile_loadd(4, A + k, lda * 2);
     _tile_loadd(5, Bp + k * kNR, 4 * kNR);
@@ -352,7 +361,10 @@ void amx_small_m_panels(const uint16_t* Abf, int64_t ldA, int64_t M, const BMatr
   thread_local std::vector<float> tbuf;
   float* acc = scratch(tbuf, 2 * 32 * 32);
   const auto* P = static_cast<const uint16_t*>(B.data);
-  amx_load_tile_config();
+  // Accumulator and A tiles of M rows: the tile unit then works on M rows instead of 16 (each
+  // row's products are the same, so the bits are too). With 16 rows M = 1 read 18.5-19.3 GB/s
+  // against 19.8-20.1 (one row, same prefetches), on the Emerald Rapids VM of session 16.
+  amx_load_tile_config(int(M));
   for (int64_t n = n0; n < n1; n += 2 * kNR) {
     const uint16_t* panel = P + n / kNR * Kp * kNR;
     if (n + kNR < n1)
@@ -368,7 +380,7 @@ void amx_small_m_panels(const uint16_t* Abf, int64_t ldA, int64_t M, const BMatr
 }  // namespace
 
 namespace {
-struct TileConfig {
+struct alignas(64) TileConfig {
   uint8_t palette_id = 1;
   uint8_t start_row = 0;
   uint8_t reserved[14] = {};
@@ -376,22 +388,28 @@ struct TileConfig {
   uint8_t rows[16] = {};
 };
 
-constexpr TileConfig make_tile_config() {
+// Every tile 16 rows × 64 bytes, except the accumulators (0-3) and A (4) with `rows` rows.
+constexpr TileConfig make_tile_config(int rows) {
   TileConfig c;
   for (int t = 0; t < 8; ++t) {
-    c.rows[t] = 16;
+    c.rows[t] = uint8_t(t <= 4 ? rows : 16);
     c.colsb[t] = 64;
   }
   return c;
 }
+
+template <size_t... R>
+constexpr std::array<TileConfig, sizeof...(R)> make_tile_configs(std::index_sequence<R...>) {
+  return {make_tile_config(int(R) + 1)...};
+}
 }  // namespace
 
-void amx_load_tile_config() {
-  // A constant in memory, not a local: GCC's _tile_loadconfig tells the compiler it reads
+void amx_load_tile_config(int rows) {
+  // Constants in memory, not a local: GCC's _tile_loadconfig tells the compiler it reads
   // only 8 bytes, so the stores filling a local config can be optimized away (they were, once
   // this function stopped being inlined: ldtilecfg then faulted on a half-written config).
-  alignas(64) static constexpr TileConfig kConfig = make_tile_config();
-  _tile_loadconfig(&kConfig);
+  static constexpr auto kConfigs = make_tile_configs(std::make_index_sequence<16>());
+  _tile_loadconfig(&kConfigs[size_t(std::clamp(rows, 1, 16) - 1)]);
 }
 
 bool amx_usable() {

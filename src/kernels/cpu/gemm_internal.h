@@ -151,10 +151,11 @@ void gemm_bf16_dot(const float* A, int64_t lda, const BMatrix& B, float* C, int6
 // True when AMX tiles are compiled in, reported by CPUID and granted by the kernel
 // (arch_prctl ARCH_REQ_XCOMP_PERM); checked once per process.
 bool amx_usable();
-// Loads the tile configuration every AMX kernel here uses: tiles 0-7 all 16 rows × 64 bytes
-// (float32 16×16 accumulators, bf16 16×32 operands). Only defined where AMX is compiled in;
-// call it on the thread, before its tile instructions, and _tile_release() after.
-void amx_load_tile_config();
+// Loads the tile configuration the AMX kernels here use: tiles 0-7 all 16 rows × 64 bytes
+// (float32 16×16 accumulators, bf16 16×32 operands), except that with rows < 16 the
+// accumulators (0-3) and the A operand (4) have `rows` rows (small M). Only defined where AMX
+// is compiled in; call it on the thread, before its tile instructions, and _tile_release() after.
+void amx_load_tile_config(int rows = 16);
 
 // Which bf16 kernel gemm_bf16 uses; kAuto picks AMX when usable. For tests and benchmarks
 // (set before the calls, not concurrently with them). DSVL_BF16_KERNEL=amx|dot|emul in the
