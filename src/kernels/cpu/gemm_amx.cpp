@@ -363,7 +363,7 @@ void amx_small_m_panels(const uint16_t* Abf, int64_t ldA, int64_t M, const BMatr
   const auto* P = static_cast<const uint16_t*>(B.data);
   // Accumulator and A tiles of M rows: the tile unit then works on M rows instead of 16 (each
   // row's products are the same, so the bits are too). With 16 rows M = 1 read 18.5-19.3 GB/s
-  // against 19.8-20.1 (one row, same prefetches), on the Emerald Rapids VM of session 16.
+  // against 19.2-20.4 (one row, same prefetches), on the Emerald Rapids VM of session 16.
   amx_load_tile_config(int(M));
   for (int64_t n = n0; n < n1; n += 2 * kNR) {
     const uint16_t* panel = P + n / kNR * Kp * kNR;
