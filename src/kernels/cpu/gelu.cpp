@@ -1,4 +1,4 @@
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(__clang__)
 // GCC 12 reports false "may be used uninitialized" inside its own AVX-512 headers
 // (_mm512_undefined_ps used by reductions and masked loads).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

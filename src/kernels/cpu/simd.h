@@ -10,8 +10,11 @@
 // GCC 12 reports false "(may be) used uninitialized" inside its own AVX-512 headers
 // (_mm512_undefined_ps as the pass-through of unmasked shuffles and masked loads). These
 // middle-end warnings ignore push/pop around the include, so kernel files silence them.
+// (Clang has its own headers and no -Wmaybe-uninitialized: it would warn of the pragma.)
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 namespace dsvl::kernels::simd {
