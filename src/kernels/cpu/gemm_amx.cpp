@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <utility>
 
 #include "core/threadpool.h"
 #include "kernels/cpu/gemm_internal.h"
@@ -309,9 +308,10 @@ void amx_small_m(const uint32_t* Xv, int64_t M, const BMatrix& B, float* C, int6
 
 constexpr int kPanelStepsAhead = 1, kPanelStepsAheadL2 = 4;
 
-// acc (two 32×32 blocks) = A[16 rows, Kp) · two adjacent panels at Bp: tile_block16's products
-// for both, so the weights stream as two sequences (one stream per thread reached only ~75% of
-// the read bandwidth here). Tiles 5-7 take the B operands in turn.
+// acc (two 32×32 blocks) = A[M rows, Kp) · two adjacent panels at Bp, M ≤ 16 the configured
+// tile rows: tile_block16's products for both, so the weights stream as two sequences (one
+// stream per thread reached only ~75% of the read bandwidth here). Tiles 5-7 take the B
+// operands in turn.
 void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t Kp, float* acc) {
   const uint16_t* Bq = Bp + Kp * kNR;
   _tile_zero(0);
@@ -354,8 +354,8 @@ void tile_block16x2(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t 
 // Small-M products too small to share between threads (split_panels runs them on the caller's).
 bool serial_small_m(int64_t M, int64_t N, int64_t K) { return M * N * K < (int64_t(1) << 18); }
 
-// Small M on repacked weights: the blocked kernel's own tile products (A, zero-padded to 16
-// rows, times each panel's B tiles), two panels at a time, so no operand is packed per call.
+// Small M on repacked weights: the blocked kernel's own tile products (A's M rows times each
+// panel's B tiles), two panels at a time, so no operand is packed per call.
 void amx_small_m_panels(const uint16_t* Abf, int64_t ldA, int64_t M, const BMatrix& B, float* C,
                         int64_t ldc, int64_t n0, int64_t n1, int64_t Kp, const Epilogue& ep) {
   thread_local std::vector<float> tbuf;
@@ -398,9 +398,11 @@ constexpr TileConfig make_tile_config(int rows) {
   return c;
 }
 
-template <size_t... R>
-constexpr std::array<TileConfig, sizeof...(R)> make_tile_configs(std::index_sequence<R...>) {
-  return {make_tile_config(int(R) + 1)...};
+// Entry r - 1 has `rows` = r.
+constexpr std::array<TileConfig, 16> make_tile_configs() {
+  std::array<TileConfig, 16> a{};
+  for (int r = 1; r <= 16; ++r) a[size_t(r - 1)] = make_tile_config(r);
+  return a;
 }
 }  // namespace
 
@@ -408,7 +410,7 @@ void amx_load_tile_config(int rows) {
   // Constants in memory, not a local: GCC's _tile_loadconfig tells the compiler it reads
   // only 8 bytes, so the stores filling a local config can be optimized away (they were, once
   // this function stopped being inlined: ldtilecfg then faulted on a half-written config).
-  static constexpr auto kConfigs = make_tile_configs(std::make_index_sequence<16>());
+  static constexpr auto kConfigs = make_tile_configs();
   _tile_loadconfig(&kConfigs[size_t(std::clamp(rows, 1, 16) - 1)]);
 }
 
@@ -433,15 +435,13 @@ bool gemm_bf16_amx(const float* A, int64_t lda, const BMatrix& B, float* C, int6
   }
   if (M <= 16 && B.panels) {
     const int64_t Kp = panel_k(K), ldA = Kp + 32;
-    // The buffer is all zero between calls (as allocated; the rows used are cleared after),
-    // so rows M..15 of the A tile are zero without clearing up to 170 KB per call.
+    // The tiles have M rows (amx_small_m_panels), so only A's M rows are converted and read.
     thread_local std::vector<uint16_t> abuf;
     uint16_t* Abf = scratch(abuf, size_t(16 * ldA));
     convert_a_bf16(A, lda, M, 0, K, Abf, ldA);
     split_panels(N, serial_small_m(M, N, K), [&](int64_t b, int64_t e) {
       amx_small_m_panels(Abf, ldA, M, B, C, ldc, b, e, Kp, ep);
     });
-    std::memset(Abf, 0, size_t(M * ldA) * sizeof(uint16_t));
     return true;
   }
   if (M <= 16) {
