@@ -6,7 +6,7 @@
 
 namespace dsvl::vision {
 
-TensorView Binder::view(const std::string& name, const Shape& shape) const {
+TensorView Binder::mapped(const std::string& name, const Shape& shape) const {
   const std::string key = prefix_ + name;
   const TensorView& v = store_.require(key, shape);
   if (v.dtype != DType::kF32 && v.dtype != DType::kF16 && v.dtype != DType::kBF16)
@@ -15,13 +15,18 @@ TensorView Binder::view(const std::string& name, const Shape& shape) const {
   return v;
 }
 
+TensorView Binder::view(const std::string& name, const Shape& shape) const {
+  const TensorView v = mapped(name, shape);
+  return arena_ ? arena_->copy(v) : v;
+}
+
 TensorView Binder::matrix(const std::string& name, const Shape& shape) const {
-  const TensorView v = view(name, shape);
+  const TensorView v = mapped(name, shape);
   return arena_ ? arena_->matrix(v) : v;
 }
 
 std::vector<float> Binder::floats(const std::string& name, const Shape& shape) const {
-  return to_float(view(name, shape)).data;
+  return to_float(mapped(name, shape)).data;
 }
 
 }  // namespace dsvl::vision

@@ -21,8 +21,9 @@ class Binder {
   // prefix + name + "." (e.g. sub("blocks.3") → ".../blocks.3.").
   Binder sub(const std::string& name) const { return Binder(store_, prefix_ + name + ".", arena_); }
 
-  // A float (F32/F16/BF16) tensor of exactly `shape`, as stored (no copy). Throws IoError if
-  // absent, ShapeError naming file, key, actual and expected shape or dtype otherwise.
+  // A float (F32/F16/BF16) tensor of exactly `shape` (bias, position embedding), as stored:
+  // the arena's copy of it (WeightArena::copy), or the mapped view without an arena. Throws
+  // IoError if absent, ShapeError naming file, key, actual and expected shape or dtype otherwise.
   TensorView view(const std::string& name, const Shape& shape) const;
   // A GEMM operand (linear or conv weight): view() passed through the arena, i.e. a bf16 copy
   // on the bf16 path for F16/F32 checkpoints (converted once, here).
@@ -33,6 +34,9 @@ class Binder {
   const std::string& prefix() const { return prefix_; }
 
  private:
+  // view()'s checks; the mapped tensor.
+  TensorView mapped(const std::string& name, const Shape& shape) const;
+
   const io::WeightStore& store_;
   std::string prefix_;
   kernels::WeightArena* arena_;

@@ -112,6 +112,25 @@ TEST(WeightArena, F32RepacksOnlyBf16Matrices) {
   EXPECT_EQ(0, std::memcmp(p.data, pack_bf16(bf).data.data(), size_t(arena.owned_bytes())));
 }
 
+TEST(WeightArena, CopyKeepsDtypeShapeAndValues) {
+  const auto [v, h, b] = random_halves(1001);
+  WeightArena arena(Precision::kBF16, /*in_memory=*/false, /*repack=*/true);
+  int64_t bytes = 0;
+  for (const TensorView& w :
+       {TensorView{DType::kF32, {1001}, v.data()}, TensorView{DType::kF16, {7, 143}, h.data()},
+        TensorView{DType::kBF16, {1, 11, 91}, b.data()}}) {
+    const TensorView c = arena.copy(w);
+    EXPECT_NE(c.data, w.data);
+    EXPECT_EQ(c.dtype, w.dtype);
+    EXPECT_EQ(c.shape, w.shape);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(c.data) % 64, 0u);
+    EXPECT_EQ(0, std::memcmp(c.data, w.data, w.nbytes()));
+    bytes += int64_t(w.nbytes());
+  }
+  EXPECT_EQ(arena.copied_bytes(), bytes);
+  EXPECT_EQ(arena.owned_bytes(), 0) << "copies are not weight conversions";
+}
+
 TEST(WeightArena, RejectsNonFloatWeights) {
   const std::vector<int64_t> v(4);
   WeightArena arena(Precision::kBF16);

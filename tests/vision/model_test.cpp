@@ -2,7 +2,9 @@
 // do not matter, missing / mis-shaped tensors are named, batches equal single images.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "aligner/aligner.h"
 #include "core/error.h"
@@ -75,6 +77,44 @@ void check_unused_tensors(const std::string& case_name) {
 
 TEST(VisionModel, UnusedTensorsDoNotAffectOutputHybrid) { check_unused_tensors("a1_dog"); }
 TEST(VisionModel, UnusedTensorsDoNotAffectOutputSiglip) { check_unused_tensors("c1_monday_jpeg"); }
+
+// Where the bf16 path converts every matrix (F16 and F32 checkpoints) and hands the file's
+// pages back, the towers and aligners keep no mapped tensor either (biases and position
+// embeddings are copied): a mapped one would fault its file's whole 2 MB page back in.
+// Checked by overwriting the file after loading: the outputs must not change.
+TEST(VisionModel, Bf16PathReadsNoConvertedFileAfterLoading) {
+  for (const char* name : {"c1_monday_jpeg", "a1_dog"}) {  // F16 SigLIP-only, F32 hybrid
+    SCOPED_TRACE(name);
+    const auto c = test::load_vision_case(name);
+    if (!c) GTEST_SKIP() << "../shared/conformance not found";
+    const std::string dir =
+        test::copy_model(c->model_dir, "overwritten", [](auto&) { return true; });
+    const io::ModelConfig cfg = io::load_model_config(dir);
+    const io::WeightStore store = io::WeightStore::open(dir);
+    const auto vision = VisionModel::load(cfg, store, kernels::Precision::kBF16);
+    const auto aligner = aligner::Aligner::load(cfg, store, kernels::Precision::kBF16);
+    const auto encode = [&] {
+      Output o;
+      o.features =
+          vision->encode(c->pixels.data(), c->low_res.empty() ? nullptr : c->low_res.data(), c->n);
+      o.embeddings = aligner->forward(o.features, c->n);
+      return o;
+    };
+    const Output before = encode();
+    const std::string file = dir + "/model.safetensors";
+    std::FILE* f = std::fopen(file.c_str(), "r+b");
+    ASSERT_NE(f, nullptr) << file;
+    uint64_t header = 0;
+    ASSERT_EQ(std::fread(&header, 8, 1, f), 1u);
+    ASSERT_EQ(std::fseek(f, 0, SEEK_END), 0);
+    const long end = std::ftell(f);
+    ASSERT_EQ(std::fseek(f, long(8 + header), SEEK_SET), 0);
+    const std::vector<unsigned char> junk(size_t(end) - 8 - header, 0x3c);
+    ASSERT_EQ(std::fwrite(junk.data(), 1, junk.size(), f), junk.size());
+    std::fclose(f);
+    EXPECT_TRUE(same(before, encode())) << "the output changed with the file's contents";
+  }
+}
 
 TEST(VisionModel, BatchOfTwoEqualsTwoSingleEncodes) {
   for (const char* name : {"a4_two_images", "c1_monday_jpeg"}) {

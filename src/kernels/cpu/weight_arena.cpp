@@ -60,6 +60,14 @@ TensorView WeightArena::repacked(const TensorView& w) {
   return TensorView{DType::kBF16, w.shape, m.data, true};
 }
 
+TensorView WeightArena::copy(const TensorView& w) {
+  const size_t bytes = size_t(w.nbytes());
+  auto& p = copies_.emplace_back(new (std::align_val_t(64)) std::byte[std::max<size_t>(1, bytes)]);
+  std::memcpy(p.get(), w.data, bytes);
+  copied_bytes_ += int64_t(bytes);
+  return TensorView{w.dtype, w.shape, p.get()};
+}
+
 TensorView WeightArena::matrix(const TensorView& w) {
   if (repack_ && w.shape.size() == 2 && (precision_ == Precision::kBF16 || w.dtype == DType::kBF16))
     return repacked(w);

@@ -10,13 +10,16 @@
 //    sequential streams instead of 32 rows at a time (~15% faster decode measured on this
 //    machine). On kF32 only BF16 matrices are (their values are exact there; F16 and F32
 //    ones stay as stored). The same bits as the row-major weights, with every kernel.
-// Only GEMM operands go through an arena: norms, biases, position embeddings and the token
-// embedding table stay as stored.
+// GEMM operands go through matrix(); the small tensors read beside them at run time (biases,
+// position embeddings) through copy(). The token embedding table stays as stored.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <new>
+#include <vector>
 
 #include "core/tensor.h"
 #include "kernels/cpu/matmul.h"
@@ -48,9 +51,19 @@ class WeightArena {
   // Not thread-safe (models call it while loading).
   TensorView matrix(const TensorView& w);
 
+  // A small tensor the model reads at run time (bias, position embedding): a copy owned here,
+  // dtype and values as stored. Why not the mapped view: once the matrices around it are
+  // converted (F16 checkpoints, --no-mmap) and their pages handed back, reading it faults the
+  // file's whole 2 MB page back in (the page cache holds weight files in huge pages): peak RSS
+  // of a 1.3B F16 checkpoint on the bf16 path went from files + 14 MiB to files − 162 MiB.
+  // Not thread-safe.
+  TensorView copy(const TensorView& w);
+
   // Bytes of the bf16 copies made (on kF32 only repacked BF16 ones; for BF16 checkpoints
   // none unless in_memory or repack; repacked copies count their padding to whole panels).
   int64_t owned_bytes() const { return owned_bytes_; }
+  // Bytes of copy()'s copies.
+  int64_t copied_bytes() const { return copied_bytes_; }
 
  private:
   TensorView repacked(const TensorView& w);
@@ -71,6 +84,11 @@ class WeightArena {
   };
   std::deque<Mapping> owned_;  // a deque never moves its elements
   int64_t owned_bytes_ = 0;
+  struct FreeAligned {
+    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  std::vector<std::unique_ptr<std::byte[], FreeAligned>> copies_;  // copy()'s, 4 KB pages
+  int64_t copied_bytes_ = 0;
 };
 
 // "f32" or "bf16".
