@@ -25,10 +25,10 @@ class Binder {
   // the arena's copy of it (WeightArena::copy), or the mapped view without an arena. Throws
   // IoError if absent, ShapeError naming file, key, actual and expected shape or dtype otherwise.
   TensorView view(const std::string& name, const Shape& shape) const;
-  // A GEMM operand (linear or conv weight): view() passed through the arena, i.e. a bf16 copy
-  // on the bf16 path for F16/F32 checkpoints (converted once, here).
+  // A GEMM operand (linear or conv weight): the checked tensor passed through the arena's
+  // matrix(), i.e. a bf16 copy on the bf16 path for F16/F32 checkpoints (converted once, here).
   TensorView matrix(const std::string& name, const Shape& shape) const;
-  // The same, widened to float32 (small vectors: norms, biases, rel-pos tables).
+  // The checked tensor widened to float32 (small vectors: norms, biases, rel-pos tables).
   std::vector<float> floats(const std::string& name, const Shape& shape) const;
 
   const std::string& prefix() const { return prefix_; }
