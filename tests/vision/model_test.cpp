@@ -20,15 +20,18 @@ struct Output {
   Tensor embeddings;
 };
 
+Output encode(const VisionModel& vision, const aligner::Aligner& aligner,
+              const test::VisionCase& c) {
+  Output o;
+  o.features = vision.encode(c.pixels.data(), c.low_res.empty() ? nullptr : c.low_res.data(), c.n);
+  o.embeddings = aligner.forward(o.features, c.n);
+  return o;
+}
+
 Output run(const std::string& dir, const test::VisionCase& c) {
   const io::ModelConfig cfg = io::load_model_config(dir);
   const io::WeightStore store = io::WeightStore::open(dir);
-  const auto vision = VisionModel::load(cfg, store);
-  const auto aligner = aligner::Aligner::load(cfg, store);
-  Output o;
-  o.features = vision->encode(c.pixels.data(), c.low_res.empty() ? nullptr : c.low_res.data(), c.n);
-  o.embeddings = aligner->forward(o.features, c.n);
-  return o;
+  return encode(*VisionModel::load(cfg, store), *aligner::Aligner::load(cfg, store), c);
 }
 
 bool same(const Tensor& a, const Tensor& b) {
@@ -93,14 +96,7 @@ TEST(VisionModel, Bf16PathReadsNoConvertedFileAfterLoading) {
     const io::WeightStore store = io::WeightStore::open(dir);
     const auto vision = VisionModel::load(cfg, store, kernels::Precision::kBF16);
     const auto aligner = aligner::Aligner::load(cfg, store, kernels::Precision::kBF16);
-    const auto encode = [&] {
-      Output o;
-      o.features =
-          vision->encode(c->pixels.data(), c->low_res.empty() ? nullptr : c->low_res.data(), c->n);
-      o.embeddings = aligner->forward(o.features, c->n);
-      return o;
-    };
-    const Output before = encode();
+    const Output before = encode(*vision, *aligner, *c);
     const std::string file = dir + "/model.safetensors";
     std::FILE* f = std::fopen(file.c_str(), "r+b");
     ASSERT_NE(f, nullptr) << file;
@@ -112,7 +108,8 @@ TEST(VisionModel, Bf16PathReadsNoConvertedFileAfterLoading) {
     const std::vector<unsigned char> junk(size_t(end) - 8 - header, 0x3c);
     ASSERT_EQ(std::fwrite(junk.data(), 1, junk.size(), f), junk.size());
     std::fclose(f);
-    EXPECT_TRUE(same(before, encode())) << "the output changed with the file's contents";
+    EXPECT_TRUE(same(before, encode(*vision, *aligner, *c)))
+        << "the output changed with the file's contents";
   }
 }
 
