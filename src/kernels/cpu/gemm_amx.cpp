@@ -3,9 +3,9 @@
 // A is converted once to bf16 rows padded to 32 rows × 32 columns, so tiles load straight
 // from it. Each thread owns a column range; it packs groups of B panels over the whole K
 // (VNNI pairs, the layout of gemm_pack.cpp, sized to stay in L2) and runs a 32×32 block of C
-// as 2×2 tiles of 16×16 float32 accumulators: per 32 k, two A tiles, two B tiles, four
-// TDPBF16PS. Partial sums of each K block park in a per-thread buffer (L1/L2), and C is
-// written once, with bias, at the end. The MLP's gate and up weights can share one pass
+// as 2×2 tiles of 16×16 float32 accumulators over the whole K: per 32 k, two A tiles, two B
+// tiles, four TDPBF16PS. The sums go to a per-thread buffer once, and C is written from it,
+// with bias, at the end. The MLP's gate and up weights can share one pass
 // (gemm_bf16_amx_swiglu): their panels alternate in each group and C gets SiLU(gate)·up.
 // Weights repacked at load (BMatrix::panels) are already in that panel layout: nothing is
 // packed, and small M runs the same tile products on two panels at a time.
@@ -31,30 +31,29 @@ namespace dsvl::kernels::detail {
 namespace {
 
 constexpr int64_t kBlockBytes = 1 << 20;  // packed B per group: half of the 2 MB L2
-// K block: the two A tiles' rows (32 × 256 bf16 = 16 KB) stay in L1 across the group's
-// panels, so only B tiles stream from L2 (whole-K blocks were ~10-20% slower: L2-bound).
+// K block of the small-M kernels that convert weight rows on the fly (an L1-sized buffer).
+// The blocked kernel runs the whole K per 32×32 block of C instead: its accumulators then
+// stay in the tiles. Blocks of 256 k, which kept the A tiles' rows in L1 across the group's
+// panels, parked and reloaded the four accumulator tiles every 8 k steps, and on the Emerald
+// Rapids VM of session 18 a tile load costs about what a TDPBF16PS does (four tile products
+// with their four operand loads from L1 ran at 430-450 GFLOP/s a thread, without the loads
+// 940-990, with the accumulators parked every 8 steps 380-420). Whole K against 256, 2
+// threads, 30 alternating calls, repacked weights: medians +4% to +10% on 576×1024×3072,
+// 576×4096×1024, 576×2048×2048, 576×2048×5632 and 576×5632×2048 (blocks of 512 in between).
 constexpr int64_t kKC = 256;
 
 // Tiles (amx_load_tile_config): 0-3 C (16×16 float32); 4-5 A (16 rows × 32 bf16); 6-7 B (16
 // pairs × 16 columns).
 
-// acc[32][32] (+)= A[32 rows, k0..k1) · panel rows k0..k1 (k1 - k0 a multiple of 32); A rows
-// are lda elements apart. With first, acc starts from zero instead of its stored value.
-void tile_block(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t k0, int64_t k1,
-                float* acc, bool first) {
-  if (first) {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-  } else {
-    _tile_loadd(0, acc, 4 * 32);
-    _tile_loadd(1, acc + 16, 4 * 32);
-    _tile_loadd(2, acc + 16 * 32, 4 * 32);
-    _tile_loadd(3, acc + 16 * 32 + 16, 4 * 32);
-  }
+// acc[32][32] = A[32 rows, Kp) · the panel's rows (Kp a multiple of 32); A rows are lda
+// elements apart.
+void tile_block(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t Kp, float* acc) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
   const int64_t a_stride = lda * 2;
-  for (int64_t k = k0; k < k1; k += 32) {
+  for (int64_t k = 0; k < Kp; k += 32) {
     _tile_loadd(4, A + k, a_stride);
     _tile_loadd(6, Bp + k * kNR, 4 * kNR);
     _tile_loadd(7, Bp + k * kNR + 32, 4 * kNR);
@@ -71,16 +70,10 @@ void tile_block(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t k0, 
 }
 
 // The same for a block of at most 16 rows (small M): one A tile, two accumulators.
-void tile_block16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t k0, int64_t k1,
-                  float* acc, bool first) {
-  if (first) {
-    _tile_zero(0);
-    _tile_zero(1);
-  } else {
-    _tile_loadd(0, acc, 4 * 32);
-    _tile_loadd(1, acc + 16, 4 * 32);
-  }
-  for (int64_t k = k0; k < k1; k += 32) {
+void tile_block16(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t Kp, float* acc) {
+  _tile_zero(0);
+  _tile_zero(1);
+  for (int64_t k = 0; k < Kp; k += 32) {
     _tile_loadd(4, A + k, lda * 2);
     _tile_loadd(6, Bp + k * kNR, 4 * kNR);
     _tile_loadd(7, Bp + k * kNR + 32, 4 * kNR);
@@ -180,9 +173,7 @@ void amx_range(const uint16_t* Abf, int64_t ldA, int64_t Kp, const BMatrix* Bs, 
     for (int64_t i0 = r.m0; i0 < r.m1; i0 += 32) {
       const int mr = int(std::min<int64_t>(32, r.m1 - i0));
       const auto block = mr <= 16 ? tile_block16 : tile_block;
-      for (int64_t kb = 0; kb < Kp; kb += kKC)
-        for (int64_t s = 0; s < slots; ++s)
-          block(Abf + i0 * ldA, ldA, src[s], kb, std::min(Kp, kb + kKC), acc + s * 1024, kb == 0);
+      for (int64_t s = 0; s < slots; ++s) block(Abf + i0 * ldA, ldA, src[s], Kp, acc + s * 1024);
       if (nb == 2)
         store_swiglu(acc, mr, jn - jc, C + i0 * ldc + jc, ldc);
       else
@@ -370,7 +361,7 @@ void amx_small_m_panels(const uint16_t* Abf, int64_t ldA, int64_t M, const BMatr
     if (n + kNR < n1)
       tile_block16x2(Abf, ldA, panel, Kp, acc);
     else
-      tile_block16(Abf, ldA, panel, 0, Kp, acc, true);
+      tile_block16(Abf, ldA, panel, Kp, acc);
     store_group(acc, int(M), std::min<int64_t>(2 * kNR, n1 - n), C + n, ldc,
                 ep.bias ? ep.bias + n : nullptr, ep.accumulate);
   }
