@@ -197,10 +197,10 @@ bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ld
       reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t(63));
   auto* Kv = reinterpret_cast<uint32_t*>(base);  // [dq/2][ldk]: (k[j][2p], k[j][2p+1]) at p, j
   uint32_t* Vv = Kv + dq / 2 * ldk;              // [nkp/2][dv]: (v[2i][c], v[2i+1][c]) at i, c
-  auto* S = reinterpret_cast<float*>(Vv + nkp / 2 * dv);   // [16][ldk] scores, then probs
-  auto* P = reinterpret_cast<uint16_t*>(S + kRows * ldk);  // [16][ldk] bf16 probabilities
-  uint16_t* Qb = P + kRows * ldk;                          // [16][dq] bf16 scaled queries
-  float* Ot = reinterpret_cast<float*>(Qb + kRows * dq);   // [dv/16][16][16] output tiles
+  auto* S = reinterpret_cast<float*>(Vv + nkp / 2 * dv);   // [32][ldk] scores, then probs
+  auto* P = reinterpret_cast<uint16_t*>(S + kRows * ldk);  // [32][ldk] bf16 probabilities
+  uint16_t* Qb = P + kRows * ldk;                          // [32][dq] bf16 scaled queries
+  float* Ot = reinterpret_cast<float*>(Qb + kRows * dq);   // [dv/16][32][16] output tiles
 
   pack_key_pairs(k, ldk_in, n_k, nkp, d, dq, Kv, ldk);
   pack_value_pairs(v, ldv, n_k, nkp, d, dv, Vv);
