@@ -22,6 +22,8 @@ struct GridBias {
 // Scores of query i against keys [j0, j1) (row[0] is key j0) += their bias, as
 // (score + rel_h) + rel_w.
 void add_grid_bias(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row);
+// The same, returning the maximum of the biased scores [j0, j1) (j1 > j0).
+float add_grid_bias_max(const GridBias& bias, int64_t i, int64_t j0, int64_t j1, float* row);
 
 // Floats of scratch attention_head needs for n_k keys of head dim d (either precision).
 int64_t attention_scratch_floats(int64_t n_k, int64_t d);

@@ -9,7 +9,6 @@
 // a SigLIP-L head (576 keys) 314-333 µs vs 334-343.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 #include "core/dtype.h"
 #include "kernels/cpu/attention.h"
@@ -83,25 +82,6 @@ void pack_value_pairs(const float* v, int64_t ldv, int64_t n_k, int64_t nkp, int
                                            _mm512_slli_epi32(simd::round_bf16_lanes(b), 16));
       _mm512_storeu_si512(Vv + i * dv + c, pair);
     }
-}
-
-// add_grid_bias over the whole row of query i (all kh·kw keys), returning the row's maximum.
-float add_grid_bias_max(const GridBias& b, int64_t i, float* row) {
-  const float* rh = b.rel_h + i * b.kh;
-  const float* rw = b.rel_w + i * b.kw;
-  __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  for (int64_t y = 0; y < b.kh; ++y) {
-    float* seg = row + y * b.kw;
-    const __m512 h = _mm512_set1_ps(rh[y]);
-    for (int64_t x = 0; x < b.kw; x += 16) {
-      const __mmask16 m = first(b.kw - x);
-      const __m512 v = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(m, seg + x), h),
-                                     _mm512_maskz_loadu_ps(m, rw + x));
-      _mm512_mask_storeu_ps(seg + x, m, v);
-      mx = _mm512_mask_max_ps(mx, m, mx, v);
-    }
-  }
-  return _mm512_reduce_max_ps(mx);
 }
 
 // S[32 rows][nkp keys] (rows ldk apart) = Qb[32][dq] · keys: the 32 query rows' operand tiles
@@ -219,7 +199,8 @@ bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ld
       if (r < bq) {
         // softmax_row with the bias folded into its max pass and its scaling into the
         // rounding: the same operations on the same values, two passes over the row fewer.
-        const float mx = bias ? add_grid_bias_max(*bias, i0 + r, row) : softmax_max(row, n_k);
+        const float mx =
+            bias ? add_grid_bias_max(*bias, i0 + r, 0, n_k, row) : softmax_max(row, n_k);
         const auto inv = float(1.0 / softmax_exp(row, n_k, mx));
         for (int64_t j = 0; j < nkp; j += 32)
           round_row32(row + j, std::min<int64_t>(32, n_k - j), inv, prow + j);
