@@ -1,5 +1,10 @@
 #include "kernels/cpu/attention.h"
 
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
 #include "kernel_test_util.h"
 
 namespace dsvl::kernels {
@@ -60,6 +65,34 @@ void check_attention(int64_t n_q, int64_t kh, int64_t kw, int64_t d, bool with_b
   EXPECT_TRUE(test::close(o.data(), r.data(), o.size(), tol, rtol,
                           "attention n_q=" + std::to_string(n_q) + " n_k=" + std::to_string(n_k) +
                               " d=" + std::to_string(d)));
+}
+
+// add_grid_bias_max against a scalar walk: the same biased scores bit for bit and their maximum,
+// for key ranges that start and end inside grid rows, on grids whose rows are shorter than,
+// equal to and longer than one 16-lane vector.
+TEST(Attention, GridBiasMaxMatchesScalarBias) {
+  for (const auto& [kh, kw] : {std::pair<int64_t, int64_t>{5, 9}, {3, 16}, {4, 37}, {64, 64}}) {
+    const int64_t n_q = 3, n_k = kh * kw;
+    const auto rh = test::random_vec(size_t(n_q * kh), 7),
+               rw = test::random_vec(size_t(n_q * kw), 8);
+    const GridBias bias{rh.data(), rw.data(), kh, kw};
+    for (const auto& [j0, j1] :
+         {std::pair<int64_t, int64_t>{0, n_k}, {1, n_k - 2}, {kw + 3, kw + 4}}) {
+      for (int64_t i = 0; i < n_q; ++i) {
+        const auto scores = test::random_vec(size_t(j1 - j0), uint32_t(10 + i));
+        std::vector<float> got = scores, want = scores;
+        const float mx = add_grid_bias_max(bias, i, j0, j1, got.data());
+        float want_mx = -std::numeric_limits<float>::infinity();
+        for (int64_t j = j0; j < j1; ++j) {
+          float& s = want[size_t(j - j0)];
+          s = (s + rh[size_t(i * kh + j / kw)]) + rw[size_t(i * kw + j % kw)];
+          want_mx = std::max(want_mx, s);
+        }
+        ASSERT_EQ(got, want) << kh << "x" << kw << " keys " << j0 << ".." << j1 << " row " << i;
+        EXPECT_EQ(mx, want_mx);
+      }
+    }
+  }
 }
 
 TEST(Attention, MatchesReferenceOddSizes) {
