@@ -88,7 +88,7 @@ void pack_value_pairs(const float* v, int64_t ldv, int64_t n_k, int64_t nkp, int
 // (4-7: rows 0-15 and 16-31, features 0-31 and 32-63) load once, and each 16 keys' key tiles
 // (2-3) then serve both row tiles, into accumulators 0-1. Per 16 keys and dq = 64: two tile
 // loads, four products, two stores, against eight loads for the same products run as two
-// 16-row blocks (a tile load costs about what a product does on the Emerald Rapids VM).
+// 16-row blocks (in the Emerald Rapids VM's slow spells a tile load costs about a product).
 void scores(const uint16_t* Qb, int64_t dq, const uint32_t* Kv, int64_t ldk, int64_t nkp,
             float* S) {
   const int q_stride = int(dq * 2), k_stride = int(ldk * 4), s_stride = int(ldk * 4);

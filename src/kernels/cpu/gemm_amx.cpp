@@ -34,11 +34,12 @@ constexpr int64_t kBlockBytes = 1 << 20;  // packed B per group: half of the 2 M
 // K block of the small-M kernels that convert weight rows on the fly (an L1-sized buffer).
 // The blocked kernel runs the whole K per 32×32 block of C instead: its accumulators then
 // stay in the tiles. Blocks of 256 k, which kept the A tiles' rows in L1 across the group's
-// panels, parked and reloaded the four accumulator tiles every 8 k steps, and on the Emerald
-// Rapids VM of session 18 a tile load costs about what a TDPBF16PS does (four tile products
-// with their four operand loads from L1 ran at 430-450 GFLOP/s a thread, without the loads
-// 940-990, with the accumulators parked every 8 steps 380-420). Whole K against 256, 2
-// threads, 30 alternating calls, repacked weights: medians +4% to +10% on 576×1024×3072,
+// panels, parked and reloaded the four accumulator tiles every 8 k steps, and in the slow
+// spells of the Emerald Rapids VM of sessions 18-19 a tile load costs about what a TDPBF16PS
+// does (four tile products with their four operand loads from L1 ran at 430-450 GFLOP/s a
+// thread, without the loads 940-990, with the accumulators parked every 8 steps 380-420; in
+// its fast spells the loads overlap: 2180-2270 with them, 2210-2290 without). Whole K against 256,
+// 2 threads, 30 alternating calls, repacked weights: medians +4% to +10% on 576×1024×3072,
 // 576×4096×1024, 576×2048×2048, 576×2048×5632 and 576×5632×2048 (blocks of 512 in between).
 constexpr int64_t kKC = 256;
 
