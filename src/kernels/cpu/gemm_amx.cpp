@@ -63,8 +63,9 @@ void tile_block(const uint16_t* A, int64_t lda, const uint16_t* Bp, int64_t Kp, 
   _tile_zero(3);
   const int64_t a_stride = lda * 2;
   for (int64_t k = 0; k < Kp; k += 32) {
-    // Past the panel's end: the next panel's first lines, the next block's (with gate and up
-    // alternating, the same weight's next panel: a few lines fetched for nothing).
+    // Near the panel's end this fetches the first lines of the panel after it in memory: the
+    // next block's, except after a group's last panel (the next row block starts the group
+    // again) and with gate and up alternating (the same weight's next panel, two blocks on).
     const char* ahead = reinterpret_cast<const char*>(Bp + (k + 32 * kBlockStepsAhead) * kNR);
     for (int l = 0; l < 32 * kNR * 2; l += 64) _mm_prefetch(ahead + l, _MM_HINT_T0);
     _tile_loadd(4, A + k, a_stride);
