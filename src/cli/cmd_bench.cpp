@@ -64,7 +64,8 @@ void print_header(const rb::BenchInfo& info) {
               rb::table_header().c_str());
 }
 
-void print_footer(const rb::Bench& bench, bool probe) {
+// peaks: "test peak" for each compute-bound row (the peak sampled beside its runs).
+void print_footer(const rb::Bench& bench, bool probe, const std::string& peaks) {
   const double files_mb = bench.info().file_bytes / (1 << 20);
   const double extra = bench.peak_rss_mb() - files_mb;
   std::printf("\npeak RSS: %.1f MiB (weight files %.1f MiB %c %.1f MiB)\n", bench.peak_rss_mb(),
@@ -73,7 +74,8 @@ void print_footer(const rb::Bench& bench, bool probe) {
     const auto& l = bench.limits();
     // The bf16 rows' limit is the peak of what the bf16 GEMMs run on (AMX tiles where the CPU
     // has them, else vdpbf16ps, else the FP32 FMA peak: emulated); every peak measured is printed.
-    std::printf("machine: read %.1f GB/s, FP32 FMA %.0f GFLOP/s", l.read_gbps, l.fp32_gflops);
+    std::printf("machine (probed after the tests): read %.1f GB/s, FP32 FMA %.0f GFLOP/s",
+                l.read_gbps, l.fp32_gflops);
     if (l.bf16_dot_gflops > 0)
       std::printf(", BF16 dot (vdpbf16ps) %.0f GFLOP/s", l.bf16_dot_gflops);
     if (l.amx_bf16_gflops > 0) std::printf(", AMX %.0f GFLOP/s", l.amx_bf16_gflops);
@@ -81,6 +83,9 @@ void print_footer(const rb::Bench& bench, bool probe) {
     if (l.bf16_dot_gflops <= 0 && l.amx_bf16_gflops <= 0)
       std::printf(" (no bf16 instructions: bf16 values in FP32 FMAs)");
     std::printf("\n");
+    if (!peaks.empty())
+      std::printf("%s peak beside each row's runs (GFLOP/s, the rows' limit): %s\n",
+                  bench.info().precision.c_str(), peaks.c_str());
   }
   std::printf("load average: %s\n", load_average().c_str());
 }
@@ -122,11 +127,18 @@ int run_bench(const std::vector<std::string>& argv) {
   });
   if (!json) print_header(bench.info());
   std::fflush(stdout);
+  std::string peaks;
   bench.run([&](const rb::Row& r) {
+    if (r.peak_gflops > 0) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s%s %.0f", peaks.empty() ? "" : ", ", r.test.c_str(),
+                    r.peak_gflops);
+      peaks += buf;
+    }
     std::fputs((json ? rb::json_line(r) + "\n" : rb::table_row(r)).c_str(), stdout);
     std::fflush(stdout);
   });
-  if (!json) print_footer(bench, p.probe);
+  if (!json) print_footer(bench, p.probe, peaks);
   std::fprintf(stderr, "bench: done; peak RSS %.1f MiB, load average %s\n", bench.peak_rss_mb(),
                load_average().c_str());
   return 0;

@@ -131,6 +131,7 @@ std::string json_line(const Row& r) {
     j["limit_tok_per_s"] = round_to(r.limit_tok_per_s, 4);
     j["pct_limit"] = round_to(100.0 * r.tok_per_s / r.limit_tok_per_s, 2);
     j[is_bytes_row(r) ? "bytes" : "flop"] = r.work;
+    if (!is_bytes_row(r)) j["peak_gflops"] = round_to(r.peak_gflops, 1);
   }
   return j.dump();
 }

@@ -62,6 +62,9 @@ struct Row {
   std::string limit;           // "fp32 peak", "bf16 peak", "bandwidth"; "" without --probe
   double limit_tok_per_s = 0;  // what the limit allows, in the row's unit
   double peak_rss_mb = 0;      // process peak RSS when the row was measured
+  // Compute rows with a limit: the peak (GFLOP/s) they are compared with, the mean of the
+  // samples taken beside their timed runs (kernels::sample_peak_gflops).
+  double peak_gflops = 0;
   int reps = 0;
 };
 
@@ -75,7 +78,7 @@ void set_limit(Row& row, const std::string& limit, double rate);
 
 // One line, keys in this order: test, n, tok_per_s, stddev, ms, threads, precision, then
 // cpu_ms, reps, peak_rss_mb and, with a limit, limit, limit_tok_per_s, pct_limit, work
-// ("flop" or "bytes" per run).
+// ("flop" or "bytes" per run) and, on flop rows, peak_gflops.
 std::string json_line(const Row& row);
 
 // The llama-bench-style table: header, separator, one line per row ("value ± stddev").

@@ -116,6 +116,16 @@ TEST(CliBench, ProbeAddsLimitsSlow) {
   EXPECT_GT(by["decode"]["pct_limit"].get<double>(), 0);
   EXPECT_GT(by["decode"]["bytes"].get<double>(), 0);
   EXPECT_GT(by["prefill"]["flop"].get<double>(), 0);
+  // Compute rows are held against the peak sampled beside their own runs, and say which.
+  for (const char* test : {"prefill", "vision.siglip", "ttft"}) {
+    const auto& row = by[test];
+    ASSERT_TRUE(row.contains("peak_gflops")) << test << ": " << row.dump();
+    const double peak = row["peak_gflops"].get<double>();
+    EXPECT_GT(peak, 0) << test;
+    const double limit = row["n"].get<double>() * peak * 1e9 / row["flop"].get<double>();
+    EXPECT_NEAR(row["limit_tok_per_s"].get<double>(), limit, 1e-3 * limit + 1e-3) << test;
+  }
+  EXPECT_FALSE(by["decode"].contains("peak_gflops"));
 }
 
 TEST(CliBench, Bf16RowsAreMeasuredAgainstTheBf16PeakSlow) {
@@ -127,6 +137,7 @@ TEST(CliBench, Bf16RowsAreMeasuredAgainstTheBf16PeakSlow) {
   EXPECT_EQ(by["prefill"]["limit"], "bf16 peak");
   EXPECT_EQ(by["ttft"]["limit"], "bf16 peak");
   EXPECT_EQ(by["decode"]["limit"], "bandwidth");
+  EXPECT_GT(by["prefill"].value("peak_gflops", 0.0), 0) << by["prefill"].dump();
 }
 
 TEST(CliBench, BadFlagsFailWithAClearMessage) {

@@ -206,6 +206,47 @@ double read_bandwidth(int threads) {
   });
 }
 
+// One timed run of each compute loop on `threads` threads, GFLOP/s (0 where the build or the
+// CPU lacks the instructions).
+double fp32_once([[maybe_unused]] int threads) {
+#if defined(__AVX512F__)
+  const double flop = 32.0 * 16 * kFmaIters * threads;
+  return flop / timed_parallel(threads, [](int) { g_sink = g_sink + fma_loop(); }) / 1e9;
+#elif defined(__AVX2__) && defined(__FMA__)
+  const double flop = 16.0 * 12 * kFmaIters * threads;
+  return flop / timed_parallel(threads, [](int) { g_sink = g_sink + fma_loop(); }) / 1e9;
+#else
+  return 0;
+#endif
+}
+
+double dot_once([[maybe_unused]] int threads) {
+#if defined(__AVX512F__) && defined(__AVX512BF16__)
+  const double flop = 2 * 32.0 * 16 * kFmaIters * threads;
+  return flop / timed_parallel(threads, [](int) { g_sink = g_sink + dot_loop(); }) / 1e9;
+#else
+  return 0;
+#endif
+}
+
+double amx_once([[maybe_unused]] int threads) {
+#if defined(__AVX512F__) && defined(__AMX_TILE__) && defined(__AMX_BF16__)
+  if (!detail::amx_usable()) return 0;
+  const double flop = 6.0 * 16 * 16 * 32 * 2 * kAmxIters * threads;
+  return flop / timed_parallel(threads, [](int) { g_sink = g_sink + amx_loop(); }) / 1e9;
+#else
+  return 0;
+#endif
+}
+
+// The peak of what the bf16 GEMMs run on (kernels::bf16_kernel_name()), one run.
+double bf16_once(int threads) {
+  const char* k = bf16_kernel_name();
+  if (std::strcmp(k, "amx") == 0) return amx_once(threads);
+  if (std::strcmp(k, "avx512_bf16") == 0) return dot_once(threads);
+  return fp32_once(threads);
+}
+
 }  // namespace
 
 double probe_read_gbps(int threads) { return read_bandwidth(std::max(1, threads)); }
@@ -214,34 +255,20 @@ MachineLimits probe_machine(int threads) {
   threads = std::max(1, threads);
   MachineLimits m;
   m.read_gbps = read_bandwidth(threads);
-#if defined(__AVX512F__)
-  const double fma_flop = 32.0 * 16 * kFmaIters * threads;
-  m.fp32_gflops = best_of_3([&] {
-    return fma_flop / timed_parallel(threads, [](int) { g_sink = g_sink + fma_loop(); }) / 1e9;
-  });
-#if defined(__AVX512BF16__)
-  m.bf16_dot_gflops = best_of_3([&] {
-    return 2 * fma_flop / timed_parallel(threads, [](int) { g_sink = g_sink + dot_loop(); }) / 1e9;
-  });
-#endif
-#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
-  if (detail::amx_usable())
-    m.amx_bf16_gflops = best_of_3([&] {
-      const double flop = 6.0 * 16 * 16 * 32 * 2 * kAmxIters * threads;
-      return flop / timed_parallel(threads, [](int) { g_sink = g_sink + amx_loop(); }) / 1e9;
-    });
-#endif
-#elif defined(__AVX2__) && defined(__FMA__)
-  const double fma_flop = 16.0 * 12 * kFmaIters * threads;
-  m.fp32_gflops = best_of_3([&] {
-    return fma_flop / timed_parallel(threads, [](int) { g_sink = g_sink + fma_loop(); }) / 1e9;
-  });
-#endif
+  m.fp32_gflops = best_of_3([&] { return fp32_once(threads); });
+  m.bf16_dot_gflops = best_of_3([&] { return dot_once(threads); });
+  m.amx_bf16_gflops = best_of_3([&] { return amx_once(threads); });
   m.bf16_kernel = bf16_kernel_name();
   m.bf16_gflops = std::strcmp(m.bf16_kernel, "amx") == 0 ? m.amx_bf16_gflops
                   : m.bf16_dot_gflops > 0                ? m.bf16_dot_gflops
                                                          : m.fp32_gflops;
   return m;
+}
+
+double sample_peak_gflops(int threads, bool bf16) {
+  threads = std::max(1, threads);
+  const auto once = [&] { return bf16 ? bf16_once(threads) : fp32_once(threads); };
+  return std::max(once(), once());
 }
 
 }  // namespace dsvl::kernels

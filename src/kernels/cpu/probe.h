@@ -19,6 +19,14 @@ struct MachineLimits {
 // Best of three runs of each probe on `threads` threads (≥ 1).
 MachineLimits probe_machine(int threads);
 
+// One sample of the compute peak a row is compared with, taken beside a timed run: the FP32
+// FMA loop (bf16 = false) or the loop of what the bf16 GEMMs run on (AMX tiles, vdpbf16ps, or
+// FP32 FMAs), best of two runs of about 0.05-0.1 s each on `threads` threads, GFLOP/s. On a
+// shared VM the compute peaks move by up to 2x from one minute to the next (the FP32 FMA loop
+// read 137 and 300 GFLOP/s within one `dsvl bench` run), so a peak probed once after the tests
+// says little about the minutes the tests ran in.
+double sample_peak_gflops(int threads, bool bf16);
+
 // Only the read bandwidth (best of three passes over 1 GiB), GB/s.
 double probe_read_gbps(int threads);
 
