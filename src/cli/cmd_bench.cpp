@@ -64,8 +64,10 @@ void print_header(const rb::BenchInfo& info) {
               rb::table_header().c_str());
 }
 
-// peaks: "test peak" for each compute-bound row (the peak sampled beside its runs).
-void print_footer(const rb::Bench& bench, bool probe, const std::string& peaks) {
+// peaks, reads: "test value" for each compute-bound / decode row, the peak or read bandwidth
+// sampled beside its runs (its limit).
+void print_footer(const rb::Bench& bench, bool probe, const std::string& peaks,
+                  const std::string& reads) {
   const double files_mb = bench.info().file_bytes / (1 << 20);
   const double extra = bench.peak_rss_mb() - files_mb;
   std::printf("\npeak RSS: %.1f MiB (weight files %.1f MiB %c %.1f MiB)\n", bench.peak_rss_mb(),
@@ -86,6 +88,9 @@ void print_footer(const rb::Bench& bench, bool probe, const std::string& peaks) 
     if (!peaks.empty())
       std::printf("%s peak beside each row's runs (GFLOP/s, the rows' limit): %s\n",
                   bench.info().precision.c_str(), peaks.c_str());
+    if (!reads.empty())
+      std::printf("read bandwidth beside each row's runs (GB/s, the rows' limit): %s\n",
+                  reads.c_str());
   }
   std::printf("load average: %s\n", load_average().c_str());
 }
@@ -127,18 +132,19 @@ int run_bench(const std::vector<std::string>& argv) {
   });
   if (!json) print_header(bench.info());
   std::fflush(stdout);
-  std::string peaks;
+  std::string peaks, reads;
   bench.run([&](const rb::Row& r) {
-    if (r.peak_gflops > 0) {
+    if (r.peak_gflops > 0 || r.read_gbps > 0) {
+      std::string& list = r.read_gbps > 0 ? reads : peaks;
       char buf[96];
-      std::snprintf(buf, sizeof buf, "%s%s %.0f", peaks.empty() ? "" : ", ", r.test.c_str(),
-                    r.peak_gflops);
-      peaks += buf;
+      std::snprintf(buf, sizeof buf, "%s%s %.*f", list.empty() ? "" : ", ", r.test.c_str(),
+                    r.read_gbps > 0 ? 1 : 0, r.read_gbps > 0 ? r.read_gbps : r.peak_gflops);
+      list += buf;
     }
     std::fputs((json ? rb::json_line(r) + "\n" : rb::table_row(r)).c_str(), stdout);
     std::fflush(stdout);
   });
-  if (!json) print_footer(bench, p.probe, peaks);
+  if (!json) print_footer(bench, p.probe, peaks, reads);
   std::fprintf(stderr, "bench: done; peak RSS %.1f MiB, load average %s\n", bench.peak_rss_mb(),
                load_average().c_str());
   return 0;

@@ -1,7 +1,10 @@
 #include "runtime/bench.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -10,10 +13,35 @@
 
 namespace dsvl::runtime::bench {
 
-double peak_rss_mb() {
+namespace {
+
+double maxrss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+double g_carried_rss_mb = 0;  // the peak before the last high-water reset
+
+bool reset_high_water() {
+  const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, "5", 1) == 1;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+double peak_rss_mb() { return std::max(g_carried_rss_mb, maxrss_mb()); }
+
+bool outside_peak_rss(const std::function<void()>& fn) {
+  g_carried_rss_mb = peak_rss_mb();
+  static const bool can_reset = reset_high_water();
+  if (!can_reset) return false;
+  fn();
+  reset_high_water();
+  return true;
 }
 
 Stats stats(const std::vector<double>& xs) {
@@ -131,7 +159,10 @@ std::string json_line(const Row& r) {
     j["limit_tok_per_s"] = round_to(r.limit_tok_per_s, 4);
     j["pct_limit"] = round_to(100.0 * r.tok_per_s / r.limit_tok_per_s, 2);
     j[is_bytes_row(r) ? "bytes" : "flop"] = r.work;
-    if (!is_bytes_row(r)) j["peak_gflops"] = round_to(r.peak_gflops, 1);
+    if (is_bytes_row(r))
+      j["read_gbps"] = round_to(r.read_gbps, 2);
+    else
+      j["peak_gflops"] = round_to(r.peak_gflops, 1);
   }
   return j.dump();
 }

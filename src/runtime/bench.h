@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,15 @@ namespace dsvl::runtime::bench {
 
 // ---- timing ----
 
-// Peak resident set size of the process so far (getrusage ru_maxrss), in MiB.
+// Peak resident set size of the process so far (getrusage ru_maxrss), in MiB, not counting
+// what ran inside outside_peak_rss.
 double peak_rss_mb();
+
+// Runs fn, whose memory (a probe's buffer, freed before it returns) should not count in
+// peak_rss_mb: the peak so far is carried, fn runs, and the kernel's high-water mark is reset
+// to the current RSS (Linux: /proc/self/clear_refs "5"). Returns false, without running fn,
+// where the mark cannot be reset.
+bool outside_peak_rss(const std::function<void()>& fn);
 
 // One timed run (core/clock.h: wall and process CPU seconds).
 using Sample = Timing;
@@ -62,9 +70,11 @@ struct Row {
   std::string limit;           // "fp32 peak", "bf16 peak", "bandwidth"; "" without --probe
   double limit_tok_per_s = 0;  // what the limit allows, in the row's unit
   double peak_rss_mb = 0;      // process peak RSS when the row was measured
-  // Compute rows with a limit: the peak (GFLOP/s) they are compared with, the mean of the
-  // samples taken beside their timed runs (kernels::sample_peak_gflops).
+  // Rows with a limit: the peak (compute rows, GFLOP/s) or read bandwidth (decode rows, GB/s)
+  // they are compared with, the mean of the samples taken beside their timed runs
+  // (kernels::sample_peak_gflops, kernels::sample_read_gbps).
   double peak_gflops = 0;
+  double read_gbps = 0;
   int reps = 0;
 };
 
@@ -78,7 +88,7 @@ void set_limit(Row& row, const std::string& limit, double rate);
 
 // One line, keys in this order: test, n, tok_per_s, stddev, ms, threads, precision, then
 // cpu_ms, reps, peak_rss_mb and, with a limit, limit, limit_tok_per_s, pct_limit, work
-// ("flop" or "bytes" per run) and, on flop rows, peak_gflops.
+// ("flop" or "bytes" per run) and peak_gflops (flop rows) or read_gbps (bytes rows).
 std::string json_line(const Row& row);
 
 // The llama-bench-style table: header, separator, one line per row ("value ± stddev").

@@ -130,7 +130,7 @@ std::vector<Row> Bench::vision_rows() {
   for (int r = 0; r < params_.reps; ++r) {
     say("vision: run " + std::to_string(r + 1) + "/" + std::to_string(params_.reps));
     vision::VisionFeatures f;
-    beside(peaks, [&] { pipe_->encode_images(ptrs, &f); });
+    beside(peaks, Limit::kCompute, [&] { pipe_->encode_images(ptrs, &f); });
     sam.push_back(f.sam_time), siglip.push_back(f.siglip_time);
   }
   const io::ModelConfig& c = pipe_->config();
@@ -163,20 +163,22 @@ std::vector<Row> Bench::llm_rows() {
     m.forward(x.data(), w, kv.view(), ws, w - 1, logits.data());
   }
   std::vector<Sample> pre, dec, dec0;
-  std::vector<double> peaks;
+  std::vector<double> peaks, bw, bw0;
   for (int r = 0; r < params_.reps; ++r) {
     say("llm: prefill + decode, run " + std::to_string(r + 1) + "/" + std::to_string(params_.reps));
     kv.clear();
-    pre.push_back(
-        beside(peaks, [&] { m.forward(x.data(), p, kv.view(), ws, p - 1, logits.data()); }));
+    pre.push_back(beside(peaks, Limit::kCompute,
+                         [&] { m.forward(x.data(), p, kv.view(), ws, p - 1, logits.data()); }));
     const int32_t first = argmax(logits.data(), m.vocab_size());
-    dec.push_back(timed([&] { decode_tokens(m, first, n, kv, ws, logits, one); }));
+    dec.push_back(
+        beside(bw, Limit::kBandwidth, [&] { decode_tokens(m, first, n, kv, ws, logits, one); }));
   }
   for (int r = 0; r < params_.reps; ++r) {
     say("llm: decode at depth 0, run " + std::to_string(r + 1) + "/" +
         std::to_string(params_.reps));
     kv.clear();
-    dec0.push_back(timed([&] { decode_tokens(m, ids[0], n, kv, ws, logits, one); }));
+    dec0.push_back(
+        beside(bw0, Limit::kBandwidth, [&] { decode_tokens(m, ids[0], n, kv, ws, logits, one); }));
   }
   const double W = info_.llm_weight_bytes, kvpp = double(kv.bytes_per_position());
   // Step i reads depth + i + 1 cached positions (its own key included).
@@ -191,8 +193,10 @@ std::vector<Row> Bench::llm_rows() {
   rows.back().peak_gflops = stats(peaks).mean;
   rows.push_back(make_row("decode", n, dec, false));
   rows.back().work = decode_work(p);
+  rows.back().read_gbps = stats(bw).mean;
   rows.push_back(make_row("decode0", n, dec0, false));
   rows.back().work = decode_work(0);
+  rows.back().read_gbps = stats(bw0).mean;
   return rows;
 }
 
@@ -230,7 +234,7 @@ Row Bench::ttft_row() {
   std::vector<double> peaks;
   for (int r = 0; r < params_.reps; ++r) {
     say("ttft: run " + std::to_string(r + 1) + "/" + std::to_string(params_.reps));
-    runs.push_back(beside(peaks, once));
+    runs.push_back(beside(peaks, Limit::kCompute, once));
   }
   Row row = make_row("ttft", n_prompt, runs, false);
   row.peak_gflops = stats(peaks).mean;
@@ -240,11 +244,22 @@ Row Bench::ttft_row() {
   return row;
 }
 
-Sample Bench::beside(std::vector<double>& peaks, const std::function<void()>& run) const {
-  const bool bf16 = info_.precision == "bf16";
-  if (params_.probe) peaks.push_back(kernels::sample_peak_gflops(info_.threads, bf16));
+Sample Bench::beside(std::vector<double>& limits, Limit kind,
+                     const std::function<void()>& run) const {
+  const auto sample = [&] {
+    if (!params_.probe) return;
+    if (kind == Limit::kCompute) {
+      limits.push_back(kernels::sample_peak_gflops(info_.threads, info_.precision == "bf16"));
+      return;
+    }
+    // The 1 GiB read buffer must not count in the tests' peak RSS.
+    double gbps = 0;
+    if (outside_peak_rss([&] { gbps = kernels::sample_read_gbps(info_.threads); }))
+      limits.push_back(gbps);
+  };
+  sample();
   const Sample s = timed(run);
-  if (params_.probe) peaks.push_back(kernels::sample_peak_gflops(info_.threads, bf16));
+  sample();
   return s;
 }
 
@@ -252,12 +267,13 @@ void Bench::set_limits(std::vector<Row>& rows) const {
   const bool bf16 = info_.precision == "bf16";
   const double peak = bf16 ? limits_.bf16_gflops : limits_.fp32_gflops;
   for (Row& r : rows) {
+    // Against the limit sampled beside the row's own runs; the end-of-run probe's where
+    // there are no samples.
     if (r.test == "decode" || r.test == "decode0") {
-      set_limit(r, "bandwidth", 1e9 * limits_.read_gbps);
+      if (!(r.read_gbps > 0)) r.read_gbps = limits_.read_gbps;
+      set_limit(r, "bandwidth", 1e9 * r.read_gbps);
       continue;
     }
-    // Against the peak sampled beside the row's own runs; the end-of-run probe's peak where
-    // there are no samples.
     if (!(r.peak_gflops > 0)) r.peak_gflops = peak;
     set_limit(r, bf16 ? "bf16 peak" : "fp32 peak", 1e9 * r.peak_gflops);
   }

@@ -69,9 +69,11 @@ class Bench {
   std::vector<Row> vision_rows();
   std::vector<Row> llm_rows();
   Row ttft_row();
-  // Times run(); with params.probe, samples the compute peak (kernels::sample_peak_gflops)
-  // right before and right after it into `peaks`, outside the timed span.
-  Sample beside(std::vector<double>& peaks, const std::function<void()>& run) const;
+  enum class Limit { kCompute, kBandwidth };
+  // Times run(); with params.probe, samples the row's limit right before and right after it
+  // into `limits`, outside the timed span: the compute peak (kernels::sample_peak_gflops) or
+  // the read bandwidth (kernels::sample_read_gbps, its buffer outside the peak RSS).
+  Sample beside(std::vector<double>& limits, Limit kind, const std::function<void()>& run) const;
   void set_limits(std::vector<Row>& rows) const;
   void say(const std::string& s) const;
 

@@ -125,7 +125,16 @@ TEST(CliBench, ProbeAddsLimitsSlow) {
     const double limit = row["n"].get<double>() * peak * 1e9 / row["flop"].get<double>();
     EXPECT_NEAR(row["limit_tok_per_s"].get<double>(), limit, 1e-3 * limit + 1e-3) << test;
   }
-  EXPECT_FALSE(by["decode"].contains("peak_gflops"));
+  // Decode rows likewise, against the read bandwidth sampled beside their runs.
+  for (const char* test : {"decode", "decode0"}) {
+    const auto& row = by[test];
+    EXPECT_FALSE(row.contains("peak_gflops")) << test;
+    ASSERT_TRUE(row.contains("read_gbps")) << test << ": " << row.dump();
+    const double gbps = row["read_gbps"].get<double>();
+    EXPECT_GT(gbps, 0) << test;
+    const double limit = row["n"].get<double>() * gbps * 1e9 / row["bytes"].get<double>();
+    EXPECT_NEAR(row["limit_tok_per_s"].get<double>(), limit, 1e-2 * limit) << test;
+  }
 }
 
 TEST(CliBench, Bf16RowsAreMeasuredAgainstTheBf16PeakSlow) {

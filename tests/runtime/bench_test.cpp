@@ -3,6 +3,7 @@
 #include "runtime/bench.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <nlohmann/json.hpp>
 
@@ -97,6 +98,8 @@ TEST(BenchOutput, JsonLineHasTheContractKeysInOrder) {
   EXPECT_NEAR(j["pct_limit"].get<double>(), 75.0, 1e-9);
   EXPECT_TRUE(j.contains("peak_rss_mb"));
   EXPECT_EQ(json_line(r).find('\n'), std::string::npos);
+  EXPECT_TRUE(j.contains("peak_gflops"));
+  EXPECT_FALSE(j.contains("read_gbps"));
 }
 
 TEST(BenchOutput, VisionMsArePerImageAndTableRowsLineUp) {
@@ -107,6 +110,34 @@ TEST(BenchOutput, VisionMsArePerImageAndTableRowsLineUp) {
   EXPECT_NE(row.find("vision.siglip"), std::string::npos);
   EXPECT_NE(row.find("2.00 ± 0.00"), std::string::npos);
   EXPECT_EQ(json_line(r).find("limit"), std::string::npos);  // no probe, no limit keys
+}
+
+// Touches `mib` MiB of fresh anonymous pages (not the allocator's: under ASan freed memory
+// stays resident) and unmaps them.
+void touch_and_unmap(size_t mib) {
+  const size_t bytes = mib << 20;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  for (size_t i = 0; i < bytes; i += 4096) static_cast<volatile char*>(p)[i] = 1;
+  munmap(p, bytes);
+}
+
+// A probe's buffer does not count in the peak RSS, and the peak before it is kept.
+TEST(BenchRss, OutsidePeakRssSetsAProbesBufferAside) {
+  touch_and_unmap(64);  // a peak the tests reached before the probe
+  const double before = peak_rss_mb();
+  bool ran = false;
+  if (!outside_peak_rss([&] {
+        ran = true;
+        touch_and_unmap(512);
+      }))
+    GTEST_SKIP() << "/proc/self/clear_refs is not writable here";
+  EXPECT_TRUE(ran);
+  EXPECT_GE(peak_rss_mb(), before);        // carried across the reset
+  EXPECT_LT(peak_rss_mb(), before + 256);  // the 512 MiB are not counted
+  const double carried = peak_rss_mb();
+  touch_and_unmap(512);  // outside: counted
+  EXPECT_GT(peak_rss_mb(), carried + 256);
 }
 
 TEST(BenchImage, SyntheticBmpIsAValidImage) {

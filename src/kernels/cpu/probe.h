@@ -30,4 +30,8 @@ double sample_peak_gflops(int threads, bool bf16);
 // Only the read bandwidth (best of three passes over 1 GiB), GB/s.
 double probe_read_gbps(int threads);
 
+// One sample of the read bandwidth beside a timed run: best of two passes over 1 GiB, which it
+// allocates, first touches and frees (about 0.3-0.5 s), GB/s.
+double sample_read_gbps(int threads);
+
 }  // namespace dsvl::kernels
