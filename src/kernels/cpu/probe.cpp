@@ -242,13 +242,16 @@ double amx_once([[maybe_unused]] int threads) {
 #endif
 }
 
-// The peak of what the bf16 GEMMs run on (kernels::bf16_kernel_name()), one run.
-double bf16_once(int threads) {
+// Of the FP32 FMA, vdpbf16ps and AMX figures (or loops), the one of what the bf16 GEMMs run on
+// (kernels::bf16_kernel_name(); the emulated kernel runs on FP32 FMAs).
+template <typename T>
+T of_bf16_kernel(T fp32, T dot, T amx) {
   const char* k = bf16_kernel_name();
-  if (std::strcmp(k, "amx") == 0) return amx_once(threads);
-  if (std::strcmp(k, "avx512_bf16") == 0) return dot_once(threads);
-  return fp32_once(threads);
+  return std::strcmp(k, "amx") == 0 ? amx : std::strcmp(k, "avx512_bf16") == 0 ? dot : fp32;
 }
+
+// The peak of what the bf16 GEMMs run on, one run.
+double bf16_once(int threads) { return of_bf16_kernel(fp32_once, dot_once, amx_once)(threads); }
 
 }  // namespace
 
@@ -264,9 +267,7 @@ MachineLimits probe_machine(int threads) {
   m.bf16_dot_gflops = best_of_3([&] { return dot_once(threads); });
   m.amx_bf16_gflops = best_of_3([&] { return amx_once(threads); });
   m.bf16_kernel = bf16_kernel_name();
-  m.bf16_gflops = std::strcmp(m.bf16_kernel, "amx") == 0 ? m.amx_bf16_gflops
-                  : m.bf16_dot_gflops > 0                ? m.bf16_dot_gflops
-                                                         : m.fp32_gflops;
+  m.bf16_gflops = of_bf16_kernel(m.fp32_gflops, m.bf16_dot_gflops, m.amx_bf16_gflops);
   return m;
 }
 
