@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "kernel_test_util.h"
+#include "kernels/cpu/gemm_internal.h"
 
 namespace dsvl::kernels {
 namespace {
@@ -169,14 +171,28 @@ TEST(Attention, NoKeysGiveZeros) {
                  scratch.data());
   for (const float x : o) EXPECT_EQ(x, 0.0f);
 }
-// The bf16 flavour (AMX where the CPU has it; float32 elsewhere): odd query and key counts,
-// with and without the SAM grid bias, head sizes that fill 1-4 output tiles (some partly), and
-// one it does not handle (d = 80 falls back to float32).
-TEST(Attention, Bf16MatchesReferenceAtBf16Tolerance) {
+// The bf16 flavour under each bf16 kernel, restoring kAuto after: AMX tiles and vdpbf16ps
+// where the CPU has them (the emulated kernel, and a kernel the CPU lacks, run float32).
+class Bf16Attention : public ::testing::TestWithParam<detail::Bf16Kernel> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == detail::Bf16Kernel::kAmx && !detail::amx_usable())
+      GTEST_SKIP() << "AMX not available on this CPU/kernel";
+    detail::set_bf16_kernel(GetParam());
+  }
+  void TearDown() override { detail::set_bf16_kernel(detail::Bf16Kernel::kAuto); }
+};
+
+// Odd query and key counts (blocks of query rows full, partial and one row past a block), with
+// and without the SAM grid bias, head sizes that fill 1-4 output vectors (some partly), and one
+// neither kernel handles (d = 80 falls back to float32).
+TEST_P(Bf16Attention, MatchesReferenceAtBf16Tolerance) {
   check_attention(1, 1, 1, 64, false, Precision::kBF16);
   check_attention(37, 5, 9, 64, true, Precision::kBF16);
   check_attention(196, 14, 14, 64, true, Precision::kBF16);
   check_attention(50, 1, 577, 64, false, Precision::kBF16);
+  check_attention(25, 7, 7, 64, true, Precision::kBF16);
+  check_attention(100, 3, 31, 64, false, Precision::kBF16);
   check_attention(19, 3, 11, 32, true, Precision::kBF16);
   check_attention(23, 4, 4, 16, true, Precision::kBF16);
   check_attention(17, 2, 9, 33, false, Precision::kBF16);
@@ -184,9 +200,9 @@ TEST(Attention, Bf16MatchesReferenceAtBf16Tolerance) {
   check_attention(20, 3, 5, 80, false, Precision::kBF16);
 }
 
-TEST(Attention, Bf16KernelRoundsLikeBf16) {
-  // Where the AMX flavour runs, its error against float32 must be of bf16 size, not zero
-  // (a silent float32 fallback would hide a dispatch bug) and not large.
+// Where the bf16 flavour runs, its error against float32 must be of bf16 size, not zero (a
+// silent float32 fallback would hide a dispatch bug) and not large.
+TEST_P(Bf16Attention, RoundsLikeBf16) {
   const int64_t n = 40, d = 64, ld = 3 * d;
   auto qkv = test::random_vec(size_t(n * ld), 11);
   std::vector<float> scratch(size_t(attention_scratch_floats(n, d)));
@@ -194,7 +210,7 @@ TEST(Attention, Bf16KernelRoundsLikeBf16) {
   const float* q = qkv.data();
   if (!attention_head_bf16(q, ld, q + d, ld, q + 2 * d, ld, n, n, d, 0.125f, nullptr, a.data(), d,
                            scratch.data()))
-    GTEST_SKIP() << "no AMX here: the bf16 attention runs float32";
+    GTEST_SKIP() << "this kernel has no bf16 attention here: it runs float32";
   attention_head(q, ld, q + d, ld, q + 2 * d, ld, n, n, d, 0.125f, nullptr, b.data(), d,
                  scratch.data());
   double max_diff = 0;
@@ -202,6 +218,48 @@ TEST(Attention, Bf16KernelRoundsLikeBf16) {
     max_diff = std::max(max_diff, double(std::abs(a[i] - b[i])));
   EXPECT_GT(max_diff, 1e-6);
   EXPECT_LT(max_diff, 2e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Attention,
+                         ::testing::Values(detail::Bf16Kernel::kAmx, detail::Bf16Kernel::kDot,
+                                           detail::Bf16Kernel::kEmulated),
+                         [](const auto& info) {
+                           return info.param == detail::Bf16Kernel::kAmx ? std::string("Amx")
+                                  : info.param == detail::Bf16Kernel::kDot
+                                      ? std::string("Dot")
+                                      : std::string("Emulated");
+                         });
+
+// The AMX and vdpbf16ps kernels round the same operands and add the same exact pair products
+// in float32, in different orders: they agree to float32 rounding (and the odd probability
+// whose bf16 rounding that flips), far inside bf16's tolerance, with and without the bias and
+// on partial blocks of rows, keys and columns.
+TEST(Attention, Bf16DotAgreesWithAmx) {
+  if (!detail::amx_usable()) GTEST_SKIP() << "AMX not available on this CPU/kernel";
+  for (const auto& [n_q, kh, kw, d, with_bias] :
+       {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{37, 5, 9, 64, true},
+        {61, 1, 300, 64, false},
+        {26, 4, 4, 40, true}}) {
+    const int64_t n_k = kh * kw, ld = 3 * d, rows = std::max(n_q, n_k);
+    const auto qkv = test::random_vec(size_t(rows * ld), 21);
+    const auto rh = test::random_vec(size_t(n_q * kh), 22),
+               rw = test::random_vec(size_t(n_q * kw), 23);
+    const GridBias bias{rh.data(), rw.data(), kh, kw};
+    std::vector<float> scratch(size_t(attention_scratch_floats(n_k, d)));
+    std::vector<float> out[2];
+    const detail::Bf16Kernel kernels[2] = {detail::Bf16Kernel::kAmx, detail::Bf16Kernel::kDot};
+    for (int i = 0; i < 2; ++i) {
+      detail::set_bf16_kernel(kernels[i]);
+      out[i].assign(size_t(n_q * d), 0.0f);
+      const bool ran = attention_head_bf16(qkv.data(), ld, qkv.data() + d, ld, qkv.data() + 2 * d,
+                                           ld, n_q, n_k, d, 0.125f, with_bias ? &bias : nullptr,
+                                           out[i].data(), d, scratch.data());
+      detail::set_bf16_kernel(detail::Bf16Kernel::kAuto);
+      ASSERT_TRUE(ran);
+    }
+    EXPECT_TRUE(test::close(out[1].data(), out[0].data(), out[0].size(), 1e-3, 1e-3,
+                            "dot vs amx n_q=" + std::to_string(n_q) + " d=" + std::to_string(d)));
+  }
 }
 
 }  // namespace

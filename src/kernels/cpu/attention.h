@@ -36,10 +36,11 @@ void attention_head(const float* q, int64_t ldq, const float* k, int64_t ldk, co
                     const GridBias* bias, float* o, int64_t ldo, float* scratch,
                     Precision p = Precision::kF32);
 
-// The kBF16 flavour (attention_amx.cpp): q·scale, k, v and the softmax probabilities rounded
+// The kBF16 flavour (attention_bf16.cpp): q·scale, k, v and the softmax probabilities rounded
 // to bf16 (as the official bf16 inference holds them), products accumulated in float32 on AMX
-// tiles, bias and softmax in float32. Returns false and does nothing where it does not apply
-// (no AMX, another bf16 kernel forced, d > 64); attention_head then runs float32.
+// tiles or with vdpbf16ps (whichever the bf16 GEMMs run on), bias and softmax in float32.
+// Returns false and does nothing where it does not apply (neither kernel in use: no
+// AVX512_BF16, or the emulated kernel forced; d > 64); attention_head then runs float32.
 bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
                          int64_t ldv, int64_t n_q, int64_t n_k, int64_t d, float scale,
                          const GridBias* bias, float* o, int64_t ldo, float* scratch);
