@@ -195,6 +195,9 @@ void probs_times_values(const uint16_t* P, int64_t ldk, const uint32_t* Vv, int6
 constexpr int kDotScoreRows = 12;  // rows per scores pass: 12 rows × 32 keys, 24 accumulators
 constexpr int kDotPvRows = 6;     // rows per P·V pass: 6 rows × up to 64 columns, 24 accumulators
 constexpr int64_t kDotRows = 24;  // query rows per block: two scores passes, four P·V passes
+static_assert(
+    kDotRows <= kRows && kDotRows % kDotScoreRows == 0 && kDotScoreRows % kDotPvRows == 0,
+    "a block fits the scratch laid out for kRows; P·V passes stay inside the scored rows");
 
 inline __m512bh broadcast_pair(const uint16_t* p) {
   uint32_t v;
