@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "kernel_test_util.h"
-#include "kernels/cpu/gemm_internal.h"
 
 namespace dsvl::kernels {
 namespace {
@@ -171,17 +170,9 @@ TEST(Attention, NoKeysGiveZeros) {
                  scratch.data());
   for (const float x : o) EXPECT_EQ(x, 0.0f);
 }
-// The bf16 flavour under each bf16 kernel, restoring kAuto after: AMX tiles and vdpbf16ps
-// where the CPU has them (the emulated kernel, and a kernel the CPU lacks, run float32).
-class Bf16Attention : public ::testing::TestWithParam<detail::Bf16Kernel> {
- protected:
-  void SetUp() override {
-    if (GetParam() == detail::Bf16Kernel::kAmx && !detail::amx_usable())
-      GTEST_SKIP() << "AMX not available on this CPU/kernel";
-    detail::set_bf16_kernel(GetParam());
-  }
-  void TearDown() override { detail::set_bf16_kernel(detail::Bf16Kernel::kAuto); }
-};
+// The bf16 flavour under each bf16 kernel: AMX tiles and vdpbf16ps where the CPU has them (the
+// emulated kernel, and a kernel the CPU lacks, run float32).
+using Bf16Attention = test::Bf16KernelTest;
 
 // Odd query and key counts (blocks of query rows full, partial and one row past a block), with
 // and without the SAM grid bias, head sizes that fill 1-4 output vectors (some partly), and one
@@ -220,15 +211,7 @@ TEST_P(Bf16Attention, RoundsLikeBf16) {
   EXPECT_LT(max_diff, 2e-2);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Attention,
-                         ::testing::Values(detail::Bf16Kernel::kAmx, detail::Bf16Kernel::kDot,
-                                           detail::Bf16Kernel::kEmulated),
-                         [](const auto& info) {
-                           return info.param == detail::Bf16Kernel::kAmx ? std::string("Amx")
-                                  : info.param == detail::Bf16Kernel::kDot
-                                      ? std::string("Dot")
-                                      : std::string("Emulated");
-                         });
+INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Attention, test::AllBf16Kernels(), test::Bf16KernelName);
 
 // The AMX and vdpbf16ps kernels round the same operands and add the same exact pair products
 // in float32, in different orders: they agree to float32 rounding (and the odd probability

@@ -1,5 +1,5 @@
-// Helpers shared by the kernel tests: seeded random vectors and a max-error comparison that
-// names the first bad index.
+// Helpers shared by the kernel tests: seeded random vectors, a max-error comparison that
+// names the first bad index, and a fixture that runs a test under each bf16 kernel.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +8,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "kernels/cpu/gemm_internal.h"
 
 namespace dsvl::kernels::test {
 
@@ -33,6 +35,30 @@ inline ::testing::AssertionResult close(const float* got, const float* want, siz
   return ::testing::AssertionFailure()
          << what << ": first bad index " << bad << " (got " << got[bad] << ", want " << want[bad]
          << "), max abs err " << worst << " at " << worst_i;
+}
+
+// Runs the body once per bf16 kernel (the parameter), restoring kAuto after; AMX is skipped
+// where the CPU or kernel does not grant it. Instantiate with AllBf16Kernels() and
+// Bf16KernelName.
+class Bf16KernelTest : public ::testing::TestWithParam<detail::Bf16Kernel> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == detail::Bf16Kernel::kAmx && !detail::amx_usable())
+      GTEST_SKIP() << "AMX not available on this CPU/kernel";
+    detail::set_bf16_kernel(GetParam());
+  }
+  void TearDown() override { detail::set_bf16_kernel(detail::Bf16Kernel::kAuto); }
+};
+
+inline auto AllBf16Kernels() {
+  return ::testing::Values(detail::Bf16Kernel::kAmx, detail::Bf16Kernel::kDot,
+                           detail::Bf16Kernel::kEmulated);
+}
+
+inline std::string Bf16KernelName(const ::testing::TestParamInfo<detail::Bf16Kernel>& info) {
+  return info.param == detail::Bf16Kernel::kAmx   ? "Amx"
+         : info.param == detail::Bf16Kernel::kDot ? "Dot"
+                                                  : "Emulated";
 }
 
 }  // namespace dsvl::kernels::test

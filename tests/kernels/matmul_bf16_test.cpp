@@ -12,6 +12,7 @@
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/silu.h"
+#include "kernels/kernel_test_util.h"
 #include "kernels/matmul_test_util.h"
 
 namespace dsvl::kernels {
@@ -27,16 +28,7 @@ const Case kCases[] = {{1, 1, 1},    {1, 7, 63},    {7, 63, 5},     {5, 4097, 9}
                        {9, 7, 33},   {33, 100, 70}, {63, 257, 63},  {15, 4097, 40}, {2, 1000, 4097},
                        {64, 96, 64}, {100, 33, 97}, {20, 1030, 530}};
 
-// Runs the body once per bf16 kernel available on this machine, restoring kAuto after.
-class Bf16Kernels : public ::testing::TestWithParam<Bf16Kernel> {
- protected:
-  void SetUp() override {
-    if (GetParam() == Bf16Kernel::kAmx && !detail::amx_usable())
-      GTEST_SKIP() << "AMX not available on this CPU/kernel";
-    detail::set_bf16_kernel(GetParam());
-  }
-  void TearDown() override { detail::set_bf16_kernel(Bf16Kernel::kAuto); }
-};
+using Bf16Kernels = test::Bf16KernelTest;
 
 TEST_P(Bf16Kernels, LinearMatchesBf16Reference) {
   std::mt19937 rng(5);
@@ -242,14 +234,7 @@ TEST(MatmulBf16, RepackedWeightsRefuseRowMajorUse) {
   EXPECT_THROW(to_bf16(p.view()), ShapeError);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Kernels,
-                         ::testing::Values(Bf16Kernel::kAmx, Bf16Kernel::kDot,
-                                           Bf16Kernel::kEmulated),
-                         [](const auto& info) {
-                           return info.param == Bf16Kernel::kAmx   ? std::string("Amx")
-                                  : info.param == Bf16Kernel::kDot ? std::string("Dot")
-                                                                   : std::string("Emulated");
-                         });
+INSTANTIATE_TEST_SUITE_P(AllKernels, Bf16Kernels, test::AllBf16Kernels(), test::Bf16KernelName);
 
 // The emulation rounds the activations (vectorized where the CPU has AVX2, split between
 // threads) exactly as f32_to_bf16 does: ties to even, denormals, overflow to infinity, NaN.

@@ -286,7 +286,7 @@ bool attention_head_bf16(const float* q, int64_t ldq, const float* k, int64_t ld
   if (d <= 0 || d > 64 || n_k <= 0) return false;
   const detail::Bf16Kernel kernel = detail::bf16_kernel();
 #if defined(DSVL_HAVE_AMX)
-  const bool amx = kernel == detail::Bf16Kernel::kAmx && detail::amx_usable();
+  const bool amx = kernel == detail::Bf16Kernel::kAmx;  // only where the tiles are usable
 #else
   const bool amx = false;
 #endif
